@@ -1,0 +1,40 @@
+// Allocator interface and the CPU caching allocator.
+//
+// Why cache: on these VMs the first touch of fresh pages costs ~14 us per 4 KiB
+// (../shared/MACHINE-PERF.md), so a training step that mallocs its activations anew is
+// dominated by page faults. Freed blocks are kept in per-size free lists and reused.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+
+#include "core/device.h"
+
+namespace cfx {
+
+class Allocator {
+ public:
+  virtual ~Allocator() = default;
+  virtual void* allocate(size_t bytes) = 0;
+  virtual void deallocate(void* ptr, size_t bytes) = 0;
+  virtual Device device() const = 0;
+};
+
+// Byte counts of one allocator, for benchmarks and leak tests.
+struct MemoryStats {
+  int64_t allocated = 0;       // bytes held by live tensors now
+  int64_t peak_allocated = 0;  // max of `allocated` since the last reset_peak_memory()
+  int64_t cached = 0;          // bytes kept in free lists for reuse
+};
+
+Allocator* cpu_allocator();
+MemoryStats cpu_memory_stats();
+void reset_peak_cpu_memory();
+// Returns cached blocks to the system.
+void empty_cpu_cache();
+
+// Registry so backends can provide the allocator of their device type.
+Allocator* allocator_for(Device device);
+void register_allocator(DeviceType type, Allocator* (*getter)(int index));
+
+}  // namespace cfx

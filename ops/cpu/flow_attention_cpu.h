@@ -1,0 +1,94 @@
+// Fused CPU kernels of Flow-Attention (Flowformer, Wu et al., ICML 2022): forward and
+// analytic backward, non-causal and causal, float and double.
+//
+// This file is the kernel surface only: raw contiguous row-major arrays, no Tensor, no
+// autograd node, no input validation (ops/flow_attention.cpp checks shapes and options
+// and throws cfx::Error; here violated preconditions are undefined behaviour).
+// Equations are named by section of /work/shared/BENCHMARKS.md (0.2 non-causal,
+// 0.3 causal, 0.4 masks, 0.5 heads competition, 0.6 backward).
+//
+// Dimension letters (used in every shape comment of the kernel files):
+//   B batch, H heads, L query length, S key length (S == L when causal),
+//   D head dim of q and k, M head dim of v.
+//
+// Semantics are those of the official code (thuml/Flowformer) exactly:
+//   * q, k are PRE-feature-map projections; the kernel applies phi itself and the
+//     backward returns gradients w.r.t. the pre-feature-map q, k.
+//   * non-causal (0.2): sink allocation sigma(I_hat * L/S), competition C = S * softmax(O_hat)
+//     (max-subtracted); causal (0.3): n_i = i+1, plain exp + prefix sums, no L/S factor.
+//   * the clamp bounds O_hat (the conserved source) before the competition; its gradient
+//     passes at the inclusive bounds, as torch.clamp's does.
+// Deliberate extension (differs from the official code, which ignores masks, 0.4):
+//   key_padding_mask removes padded keys entirely: from k_bar, from a = sum_j k_j O_j, from
+//   the competition softmax and from KV; S_eff (the number of valid keys of that batch row)
+//   replaces S in C = S*softmax and in the L/S ratio. Without a mask the result is exactly
+//   the official one. A batch row with zero valid keys gives y = 0 and zero gradients.
+//
+// Threads: parallel over (b,h) through cfx::parallel_for (the heads competition adds a
+// barrier between phases because it couples the heads of one batch element). While the
+// (b,h) loop runs on more than one thread, OpenBLAS is switched to one thread and restored
+// afterwards: nested OpenBLAS threading on these 2-core machines is 4x slower.
+#pragma once
+
+#include <cstdint>
+#include <vector>
+
+namespace cfx::cpu {
+
+enum class FlowFeatureMap {
+  Sigmoid,  // phi(x) = sigmoid(x): every PyTorch variant (default)
+  ReluEps,  // phi(x) = relu(x) + 1e-6: the LRA (JAX) variant
+};
+
+enum class FlowCompetition {
+  Sequence,  // softmax of O_hat over the S keys: every PyTorch variant (default)
+  Heads,     // softmax over the H heads of each key, times S: the LRA quirk (0.5); non-causal only
+};
+
+struct FlowAttentionConfig {
+  // q: [B,H,L,D]  k: [B,H,S,D]  v: [B,H,S,M]  y: [B,H,L,M]
+  int64_t B = 1, H = 1, L = 0, S = 0, D = 0, M = 0;
+  bool causal = false;     // 0.3; requires L == S, Sequence competition and no mask
+  double eps = 1e-6;       // the epsilon added to both sides of every normaliser dot product
+  bool has_clamp = true;   // false: O_hat unbounded (TimeSeries, LRA)
+  double clamp = 1.0;      // c in clamp(O_hat, -c, c): 1 core/CV/TorchModule, 5 NLP, 10 RL
+  FlowFeatureMap feature_map = FlowFeatureMap::Sigmoid;
+  FlowCompetition competition = FlowCompetition::Sequence;
+  const uint8_t* key_padding_mask = nullptr;  // [B,S], 1 = padded key (excluded); non-causal only
+};
+
+// What the forward keeps for the backward: O(L+S) numbers and one D x M matrix per (b,h),
+// never an L x S or L x D x M array. phi(q), phi(k) are recomputed in the backward instead of
+// kept (they would be O((L+S)*D), as large as the inputs). Filled by flow_attention_forward;
+// vectors are resized there, so one object can be reused across calls of any shape.
+template <class T>
+struct FlowAttentionSaved {
+  std::vector<T> sink_incoming;       // I:     [B,H,L]  (0.2: 1/((q+eps).(k_bar+eps)); 0.3: n_i/(...))
+  std::vector<T> sink_allocation;     // A:     [B,H,L]  sigma(I_hat*L/S) or sigma(I_hat)
+  std::vector<T> source_outgoing;     // O:     [B,H,S]  (0 for padded keys)
+  std::vector<T> conserved_source;    // O_hat: [B,H,S]  BEFORE the clamp (its mask needs it)
+  std::vector<T> source_competition;  // C:     [B,H,S]  (0 for padded keys)
+  // non-causal only (empty when causal):
+  std::vector<T> key_sum;             // k_bar: [B,H,D]  sum of valid phi(k)
+  std::vector<T> query_sum;           // q_bar: [B,H,D]  sum of phi(q)
+  std::vector<T> source_flow;         // a:     [B,H,D]  sum_j phi(k_j) O_j
+  std::vector<T> sink_flow;           // b:     [B,H,D]  sum_i phi(q_i) I_i
+  std::vector<T> kv;                  // KV:    [B,H,D,M] sum_j phi(k_j) (C_j v_j)^T
+  // causal only (empty when non-causal):
+  std::vector<T> competition_prefix;  // D_i:   [B,H,L]  sum_{j<=i} exp(clamp(O_hat_j))
+};
+
+// y: [B,H,L,M] is overwritten. saved may be null (inference: nothing is kept).
+template <class T>
+void flow_attention_forward(const FlowAttentionConfig& cfg, const T* q, const T* k, const T* v,
+                            T* y, FlowAttentionSaved<T>* saved);
+
+// grad_y: [B,H,L,M]; saved: from the forward on the same q, k, v and cfg.
+// grad_q: [B,H,L,D], grad_k: [B,H,S,D], grad_v: [B,H,S,M] are overwritten (not accumulated);
+// each may be null when that gradient is not needed (less work is done).
+template <class T>
+void flow_attention_backward(const FlowAttentionConfig& cfg, const T* q, const T* k, const T* v,
+                             const T* grad_y, const FlowAttentionSaved<T>& saved, T* grad_q,
+                             T* grad_k, T* grad_v);
+
+}  // namespace cfx::cpu
