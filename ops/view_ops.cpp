@@ -39,7 +39,8 @@ Shape infer_size(const Shape& shape, int64_t total, const char* op) {
 // Strides that give `new_shape` over the same memory, if any (PyTorch's computeStride):
 // each group of old dims that is contiguous in memory can be split or merged freely.
 std::optional<Shape> view_strides(const Shape& old_shape, const Shape& old_strides, const Shape& new_shape) {
-  if (numel(old_shape) == 0) return contiguous_strides(new_shape);
+  // Empty and 0-d tensors have no layout to respect.
+  if (numel(old_shape) == 0 || old_shape.empty()) return contiguous_strides(new_shape);
   Shape strides(new_shape.size());
   int64_t view_d = static_cast<int64_t>(new_shape.size()) - 1;
   int64_t chunk_base_stride = old_strides.empty() ? 1 : old_strides.back();

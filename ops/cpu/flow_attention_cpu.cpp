@@ -78,6 +78,11 @@ void scale_into(T alpha, const T* __restrict x, T* __restrict y, int64_t n) {
   for_lanes<T>(n, [=](int64_t d) { y[d] = alpha * x[d]; });
 }
 
+template <class T>
+void scale(T alpha, T* __restrict x, int64_t n) {
+  for_lanes<T>(n, [=](int64_t d) { x[d] *= alpha; });
+}
+
 // ---------------------------------------------------------------------------------------
 // Feature maps (0.1). Clamping and selecting go through the integer bit pattern: GCC does
 // not if-convert float compares under the default -ftrapping-math, which would keep these
@@ -344,7 +349,7 @@ void noncausal_output(const FlowAttentionConfig& c, const HeadSlice<T, T>& h, T*
     else scale_into(h.C[j], h.v + j * M, cv + j * M, M);
   }
   gemm<T>(true, false, D, M, S, 1, kf, D, cv, M, 0, h.kv, M);
-  for (int64_t i = 0; i < L; ++i) scale_into(h.A[i] * h.I[i], qf + i * D, qf + i * D, D);
+  for (int64_t i = 0; i < L; ++i) scale(h.A[i] * h.I[i], qf + i * D, D);
   gemm<T>(false, false, L, M, D, 1, qf, D, h.kv, M, 0, y, M);
 }
 
@@ -498,7 +503,7 @@ template <class T>
 void noncausal_grad_v(const FlowAttentionConfig& c, const HeadSlice<T, const T>& h,
                       const NoncausalGrads<T>& w, T* grad_v /*[S,M]*/) {
   gemm<T>(false, false, c.S, c.M, c.D, 1, w.kf, c.D, w.gkv, c.M, 0, grad_v, c.M);
-  for (int64_t j = 0; j < c.S; ++j) scale_into(h.C[j], grad_v + j * c.M, grad_v + j * c.M, c.M);
+  for (int64_t j = 0; j < c.S; ++j) scale(h.C[j], grad_v + j * c.M, c.M);
 }
 
 template <class T>
@@ -624,7 +629,7 @@ void causal_forward(const FlowAttentionConfig& c, const T* q, const T* k, const 
     features(c, h, qf, kf);
     causal_stats(c, h, qf, kf, sums);
     for (int64_t i = 0; i < L; ++i) {
-      scale_into(h.A[i] * h.I[i] / T(i + 1), qf + i * D, qf + i * D, D);
+      scale(h.A[i] * h.I[i] / T(i + 1), qf + i * D, D);
       scale_into(h.C[i], h.v + i * M, cv + i * M, M);
     }
     chunked_scan(false, L, D, M, qf, kf, cv, y + bh * L * M, state, scores);
@@ -666,7 +671,7 @@ void causal_backward_head(const FlowAttentionConfig& c, const HeadSlice<T, const
   }
   if (grad_v) {  // gv_j = C_j h_j
     chunked_scan(true, L, D, M, w.kf, w.qf, w.gz, grad_v, w.state, w.scores);
-    for (int64_t j = 0; j < L; ++j) scale_into(h.C[j], grad_v + j * M, grad_v + j * M, M);
+    for (int64_t j = 0; j < L; ++j) scale(h.C[j], grad_v + j * M, M);
   }
   if (!grad_q && !grad_k) return;
   // y_i = A_i (I_i/n_i) q~_i^T S_i: gq gets A I/n W_i, r_i = q~_i.W_i feeds gA and gI
@@ -677,13 +682,13 @@ void causal_backward_head(const FlowAttentionConfig& c, const HeadSlice<T, const
     const T r = dot(w.qf + i * D, gqi, D);
     w.gI[i] = A * r / n;
     w.g_ihat[i] = I_n * r * A * (T(1) - A);
-    scale_into(A * I_n, gqi, gqi, D);
+    scale(A * I_n, gqi, D);
   }
   // KV path into k~ and C: gk_j = C_j V_j, gC_j = k~_j.V_j
   chunked_scan(true, L, M, D, h.v, w.gz, w.qf, w.gk, w.state, w.scores);
   for (int64_t j = 0; j < L; ++j) {
     w.g_ohat[j] = dot(w.kf + j * D, w.gk + j * D, D);
-    scale_into(h.C[j], w.gk + j * D, w.gk + j * D, D);
+    scale(h.C[j], w.gk + j * D, D);
   }
   // C_i = n_i E_i / D_i: gE_j = gC_j n_j / D_j - sum_{i>=j} gC_i C_i / D_i; then exp and clamp
   T tail = 0;
