@@ -28,4 +28,10 @@ CFX_DEFINE_KERNEL(cross_entropy_kernel, void(const Tensor&, const Tensor&, int64
 CFX_DEFINE_KERNEL(cross_entropy_backward_kernel, void(const Tensor&, const Tensor&, const Tensor&, const Tensor&,
                                                       int64_t, double, Tensor&));
 
+CFX_DEFINE_KERNEL(flow_attention_kernel, void(const Tensor&, const Tensor&, const Tensor&, const FlowAttentionOptions&,
+                                               Tensor&, std::shared_ptr<FlowAttentionState>*));
+CFX_DEFINE_KERNEL(flow_attention_backward_kernel,
+                  void(const Tensor&, const Tensor&, const Tensor&, const FlowAttentionOptions&, const Tensor&,
+                       const FlowAttentionState&, Tensor&, Tensor&, Tensor&));
+
 }  // namespace cfx

@@ -8,12 +8,15 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 
 #include "core/dispatch.h"
 #include "core/generator.h"
 #include "core/tensor.h"
 
 namespace cfx {
+
+struct FlowAttentionOptions;  // ops/flow_attention.h
 
 enum class UnaryOp { Neg, Exp, Log, Sqrt, Abs, Sigmoid, Tanh, Relu, GeluErf, GeluTanh, Sign };
 enum class BinaryOp { Add, Sub, Mul, Div, Pow, Maximum, Minimum, Eq, Ne, Lt, Le, Gt, Ge, LogicalAnd };
@@ -79,5 +82,22 @@ CFX_DECLARE_KERNEL(cross_entropy_backward_kernel,
                    void(const Tensor& logits, const Tensor& target, const Tensor& lse,
                         const Tensor& row_scale, int64_t ignore_index, double label_smoothing,
                         Tensor& grad_logits));
+
+
+// ---- Flow-Attention (ops/flow_attention.h) ----------------------------------------------------
+// What a backend's forward keeps for its backward (O(L) per batch x head, never L x S).
+struct FlowAttentionState {
+  virtual ~FlowAttentionState() = default;
+};
+// q [B,H,L,D], k [B,H,S,D], v [B,H,S,M] contiguous, options validated by the op;
+// y [B,H,L,M]. `state` is null for inference (nothing is kept).
+CFX_DECLARE_KERNEL(flow_attention_kernel,
+                   void(const Tensor& q, const Tensor& k, const Tensor& v, const FlowAttentionOptions& opts,
+                        Tensor& y, std::shared_ptr<FlowAttentionState>* state));
+// Overwrites grad_q/grad_k/grad_v (each may be undefined = not needed).
+CFX_DECLARE_KERNEL(flow_attention_backward_kernel,
+                   void(const Tensor& q, const Tensor& k, const Tensor& v, const FlowAttentionOptions& opts,
+                        const Tensor& grad_y, const FlowAttentionState& state, Tensor& grad_q, Tensor& grad_k,
+                        Tensor& grad_v));
 
 }  // namespace cfx

@@ -206,7 +206,9 @@ void binary_cpu(BinaryOp op, const Tensor& a, const Tensor& b, Tensor& out) {
     switch (op) {
       case BinaryOp::Add: return binary_loop<T>(a, b, out, [](T x, T y) -> T { return x + y; });
       case BinaryOp::Sub: return binary_loop<T>(a, b, out, [](T x, T y) -> T { return x - y; });
-      case BinaryOp::Mul: return binary_loop<T>(a, b, out, [](T x, T y) -> T { return x * y; });
+      case BinaryOp::Mul:
+        if constexpr (std::is_same_v<T, bool>) return binary_loop<T>(a, b, out, [](T x, T y) -> T { return x && y; });
+        else return binary_loop<T>(a, b, out, [](T x, T y) -> T { return x * y; });
       case BinaryOp::Div: return binary_loop<T>(a, b, out, [](T x, T y) -> T { return x / y; });
       case BinaryOp::Pow:
         return binary_loop<T>(a, b, out, [](T x, T y) -> T {

@@ -1,0 +1,72 @@
+// Registers the fused CPU Flow-Attention kernels (ops/cpu/flow_attention_cpu.cpp, raw
+// arrays) as the CPU entries of flow_attention_kernel / flow_attention_backward_kernel:
+// translates Tensors and FlowAttentionOptions into the kernels' config and keeps their
+// saved state between forward and backward.
+#include "ops/cpu/flow_attention_cpu.h"
+#include "ops/flow_attention.h"
+#include "ops/kernels.h"
+
+namespace cfx::cpu {
+namespace {
+
+template <class T>
+struct CpuFlowState final : FlowAttentionState {
+  FlowAttentionSaved<T> saved;
+  Tensor key_padding_mask;  // kept alive: the config points into it
+};
+
+FlowAttentionConfig make_config(const Tensor& q, const Tensor& k, const Tensor& v, const FlowAttentionOptions& o,
+                                const Tensor& mask) {
+  FlowAttentionConfig c;
+  c.B = q.size(0);
+  c.H = q.size(1);
+  c.L = q.size(2);
+  c.S = k.size(2);
+  c.D = q.size(3);
+  c.M = v.size(3);
+  c.causal = o.causal;
+  c.eps = o.eps;
+  c.has_clamp = o.clamp.has_value();
+  c.clamp = o.clamp.value_or(0.0);
+  c.feature_map = o.feature_map == FlowAttentionOptions::FeatureMap::Sigmoid ? FlowFeatureMap::Sigmoid
+                                                                             : FlowFeatureMap::ReluEps;
+  c.competition = o.competition == FlowAttentionOptions::Competition::Sequence ? FlowCompetition::Sequence
+                                                                               : FlowCompetition::Heads;
+  c.key_padding_mask = mask.defined() ? static_cast<const uint8_t*>(mask.raw_data()) : nullptr;
+  return c;
+}
+
+void forward_cpu(const Tensor& q, const Tensor& k, const Tensor& v, const FlowAttentionOptions& opts, Tensor& y,
+                 std::shared_ptr<FlowAttentionState>* state) {
+  const Tensor mask = opts.key_padding_mask.defined() ? opts.key_padding_mask.contiguous() : Tensor();
+  const FlowAttentionConfig cfg = make_config(q, k, v, opts, mask);
+  visit_floating(q.dtype(), "flow_attention", [&]<class T>() {
+    std::shared_ptr<CpuFlowState<T>> s;
+    if (state) {
+      s = std::make_shared<CpuFlowState<T>>();
+      s->key_padding_mask = mask;
+    }
+    flow_attention_forward<T>(cfg, q.data_ptr<T>(), k.data_ptr<T>(), v.data_ptr<T>(), y.data_ptr<T>(),
+                              s ? &s->saved : nullptr);
+    if (state) *state = std::move(s);
+  });
+}
+
+void backward_cpu(const Tensor& q, const Tensor& k, const Tensor& v, const FlowAttentionOptions& opts,
+                  const Tensor& grad_y, const FlowAttentionState& state, Tensor& grad_q, Tensor& grad_k,
+                  Tensor& grad_v) {
+  visit_floating(q.dtype(), "flow_attention backward", [&]<class T>() {
+    const auto& s = dynamic_cast<const CpuFlowState<T>&>(state);
+    const FlowAttentionConfig cfg = make_config(q, k, v, opts, s.key_padding_mask);
+    auto ptr = [](Tensor& t) { return t.defined() ? t.data_ptr<T>() : nullptr; };
+    flow_attention_backward<T>(cfg, q.data_ptr<T>(), k.data_ptr<T>(), v.data_ptr<T>(), grad_y.data_ptr<T>(), s.saved,
+                               ptr(grad_q), ptr(grad_k), ptr(grad_v));
+  });
+}
+
+}  // namespace
+
+CFX_REGISTER_KERNEL(flow_attention_kernel, DeviceType::CPU, forward_cpu);
+CFX_REGISTER_KERNEL(flow_attention_backward_kernel, DeviceType::CPU, backward_cpu);
+
+}  // namespace cfx::cpu
