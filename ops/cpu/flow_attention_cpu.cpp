@@ -17,7 +17,6 @@
 #include <bit>
 #include <cassert>
 #include <cmath>
-#include <cstring>
 #include <memory>
 #include <type_traits>
 
@@ -28,22 +27,25 @@ namespace {
 
 // ---------------------------------------------------------------------------------------
 // Row helpers. Inner loops run over fixed blocks of one 512-bit register of T, so GCC
-// vectorises them even at -O2 (whose cost model refuses loops that need a scalar epilogue)
-// and with plain x86-64 flags; __restrict lets it skip runtime alias checks.
+// vectorises them at -O2 too (whose cost model refuses loops that need a scalar epilogue).
+// The project builds with -march=native (CONFLUX_NATIVE): AVX-512 here, ~2x faster than SSE2
+// on the non-BLAS part.
 
 template <class T>
 constexpr int64_t kLanes = 64 / sizeof(T);
 
+// f(d) may only touch index d of its arrays (ivdep: no dependence between lanes).
 template <class T, class F>
 inline void for_lanes(int64_t n, F&& f) {
   int64_t d = 0;
   for (; d + kLanes<T> <= n; d += kLanes<T>)
+#pragma GCC ivdep
     for (int64_t t = 0; t < kLanes<T>; ++t) f(d + t);
   for (; d < n; ++d) f(d);
 }
 
 template <class T>
-T dot(const T* __restrict x, const T* __restrict y, int64_t n) {
+inline T dot(const T* __restrict x, const T* __restrict y, int64_t n) {
   T acc[kLanes<T>] = {};
   int64_t d = 0;
   for (; d + kLanes<T> <= n; d += kLanes<T>)
@@ -56,7 +58,7 @@ T dot(const T* __restrict x, const T* __restrict y, int64_t n) {
 
 // (x+eps).(y+eps): every normaliser of 0.2/0.3 adds eps to each component of both sides.
 template <class T>
-T dot_eps(const T* __restrict x, const T* __restrict y, int64_t n, T eps) {
+inline T dot_eps(const T* __restrict x, const T* __restrict y, int64_t n, T eps) {
   T acc[kLanes<T>] = {};
   int64_t d = 0;
   for (; d + kLanes<T> <= n; d += kLanes<T>)
@@ -69,17 +71,17 @@ T dot_eps(const T* __restrict x, const T* __restrict y, int64_t n, T eps) {
 
 // y += alpha * (x + shift)
 template <class T>
-void axpy(T alpha, const T* __restrict x, T* __restrict y, int64_t n, T shift = 0) {
+inline void axpy(T alpha, const T* __restrict x, T* __restrict y, int64_t n, T shift = 0) {
   for_lanes<T>(n, [=](int64_t d) { y[d] += alpha * (x[d] + shift); });
 }
 
 template <class T>
-void scale_into(T alpha, const T* __restrict x, T* __restrict y, int64_t n) {
+inline void scale_into(T alpha, const T* __restrict x, T* __restrict y, int64_t n) {
   for_lanes<T>(n, [=](int64_t d) { y[d] = alpha * x[d]; });
 }
 
 template <class T>
-void scale(T alpha, T* __restrict x, int64_t n) {
+inline void scale(T alpha, T* __restrict x, int64_t n) {
   for_lanes<T>(n, [=](int64_t d) { x[d] *= alpha; });
 }
 
@@ -112,17 +114,18 @@ inline float sigmoid(float x) {
   const int32_t bits = std::bit_cast<int32_t>(x);
   const int32_t abs_bits = bits & 0x7fffffff;
   const int32_t a = abs_bits < 0x42ae0000 ? abs_bits : 0x42ae0000;  // min(|x|, 87)
-  const float e = exp_neg_fast(std::bit_cast<float>(a));           // exp(-|x|) never overflows
-  const int32_t neg = bits >> 31;                                    // all ones when x < 0
+  const float e = exp_neg_fast(std::bit_cast<float>(a));            // exp(-|x|) never overflows
+  const int32_t neg = bits >> 31;                                   // all ones when x < 0
   const float num = std::bit_cast<float>((std::bit_cast<int32_t>(1.0f) & ~neg) |
                                          (std::bit_cast<int32_t>(e) & neg));
   const int32_t out = std::bit_cast<int32_t>(num / (1.0f + e));
-  return std::bit_cast<float>(abs_bits > 0x7f800000 ? bits : out);  // NaN stays NaN
+  const int32_t nan = -static_cast<int32_t>(abs_bits > 0x7f800000);  // all ones for NaN
+  return std::bit_cast<float>((bits & nan) | (out & ~nan));          // NaN stays NaN
 }
 inline double sigmoid(double x) { return 1.0 / (1.0 + std::exp(-x)); }
 
 template <class T>
-void feature_map(FlowFeatureMap fm, const T* __restrict x, T* __restrict out, int64_t n) {
+inline void feature_map(FlowFeatureMap fm, const T* __restrict x, T* __restrict out, int64_t n) {
   if (fm == FlowFeatureMap::Sigmoid) {
     for_lanes<T>(n, [=](int64_t d) { out[d] = sigmoid(x[d]); });
   } else {  // relu(x) + 1e-6; the sign mask zeroes negatives (and -0)
@@ -136,8 +139,8 @@ void feature_map(FlowFeatureMap fm, const T* __restrict x, T* __restrict out, in
 
 // out = g * phi'(x), given fx = phi(x). relu'(0) = 0 (jax convention, 0.7.6).
 template <class T>
-void feature_map_grad(FlowFeatureMap fm, const T* __restrict x, const T* __restrict fx,
-                      const T* __restrict g, T* __restrict out, int64_t n) {
+inline void feature_map_grad(FlowFeatureMap fm, const T* __restrict x, const T* __restrict fx,
+                             const T* __restrict g, T* __restrict out, int64_t n) {
   if (fm == FlowFeatureMap::Sigmoid) {
     for_lanes<T>(n, [=](int64_t d) { out[d] = g[d] * fx[d] * (T(1) - fx[d]); });
   } else {  // as integers, x > +0 exactly when its bit pattern is positive
@@ -195,17 +198,17 @@ void for_each_head(int64_t n_heads, int64_t scratch_len, const F& body) {
 
 template <class T, class Stat>
 struct HeadSlice {
-  const T* q;               // [L,D]
-  const T* k;               // [S,D]
-  const T* v;               // [S,M]
-  const uint8_t* pad;       // [S] 1 = padded key, or null
-  int64_t s_eff;            // valid keys of this batch row (S without a mask)
-  Stat *I, *A;              // [L]
-  Stat *O, *O_hat, *C;      // [S]
-  Stat *k_sum, *q_sum;      // [D]   non-causal
-  Stat *a, *b;              // [D]   non-causal
-  Stat* kv;                 // [D,M] non-causal
-  Stat* D_prefix;           // [L]   causal
+  const T* q;           // [L,D]
+  const T* k;           // [S,D]
+  const T* v;           // [S,M]
+  const uint8_t* pad;   // [S] 1 = padded key, or null
+  int64_t s_eff;        // valid keys of this batch row (S without a mask)
+  Stat *I, *A;          // [L]
+  Stat *O, *O_hat, *C;  // [S]
+  Stat *k_sum, *q_sum;  // [D]   non-causal
+  Stat *a, *b;          // [D]   non-causal
+  Stat* kv;             // [D,M] non-causal
+  Stat* D_prefix;       // [L]   causal
 };
 
 template <class T, class Saved>
@@ -238,10 +241,10 @@ auto head_slice(const FlowAttentionConfig& c, Saved& st, const T* q, const T* k,
   return h;
 }
 
-template <class T>
-bool padded(const HeadSlice<T, T>& h, int64_t j) { return h.pad && h.pad[j]; }
-template <class T>
-bool padded(const HeadSlice<T, const T>& h, int64_t j) { return h.pad && h.pad[j]; }
+template <class Head>
+bool padded(const Head& h, int64_t j) {
+  return h.pad && h.pad[j];
+}
 
 template <class T>
 T clamp_source(const FlowAttentionConfig& c, T o_hat) {
@@ -269,19 +272,28 @@ void features(const FlowAttentionConfig& c, const HeadSlice<T, Stat>& h, T* qf /
 // Non-causal forward (0.2), in three phases so that the heads competition (0.5) can put a
 // barrier between 1 (flow statistics) and 3 (output); 2 is the competition itself.
 
+// Writes q~ = phi(q) into qf and k~ = phi(k) into kf on the way (fused with the sums).
 template <class T>
-void noncausal_stats(const FlowAttentionConfig& c, const HeadSlice<T, T>& h, const T* qf,
-                     const T* kf) {
+void noncausal_stats(const FlowAttentionConfig& c, const HeadSlice<T, T>& h, T* qf /*[L,D]*/,
+                     T* kf /*[S,D]*/) {
   const int64_t L = c.L, S = c.S, D = c.D;
   const T eps = T(c.eps);
   std::fill_n(h.q_sum, D, T(0));
-  for (int64_t i = 0; i < L; ++i) axpy(T(1), qf + i * D, h.q_sum, D);
+  for (int64_t i = 0; i < L; ++i) {
+    feature_map(c.feature_map, h.q + i * D, qf + i * D, D);
+    axpy(T(1), qf + i * D, h.q_sum, D);
+  }
   // O_j = 1/((k_j+eps).(q_bar+eps)); a = sum_j k_j O_j
   std::fill_n(h.k_sum, D, T(0));
   std::fill_n(h.a, D, T(0));
   for (int64_t j = 0; j < S; ++j) {
-    if (padded(h, j)) { h.O[j] = 0; continue; }
-    const T* kj = kf + j * D;
+    T* kj = kf + j * D;
+    if (padded(h, j)) {  // zeroed so that garbage there can never reach KV through 0 * inf
+      std::fill_n(kj, D, T(0));
+      h.O[j] = 0;
+      continue;
+    }
+    feature_map(c.feature_map, h.k + j * D, kj, D);
     axpy(T(1), kj, h.k_sum, D);
     h.O[j] = T(1) / dot_eps(kj, h.q_sum, D, eps);
     axpy(h.O[j], kj, h.a, D);
@@ -296,7 +308,8 @@ void noncausal_stats(const FlowAttentionConfig& c, const HeadSlice<T, T>& h, con
     h.A[i] = sigmoid(dot_eps(qi, h.a, D, eps) * l_over_s);
   }
   // O_hat_j = (k_j+eps).(b+eps), kept before the clamp
-  for (int64_t j = 0; j < S; ++j) h.O_hat[j] = padded(h, j) ? T(0) : dot_eps(kf + j * D, h.b, D, eps);
+  for (int64_t j = 0; j < S; ++j)
+    h.O_hat[j] = padded(h, j) ? T(0) : dot_eps(kf + j * D, h.b, D, eps);
 }
 
 // C = S_eff * softmax_j(clamp(O_hat)) over the valid keys, max-subtracted like torch.softmax.
@@ -331,7 +344,8 @@ void compete_over_heads(const FlowAttentionConfig& c, FlowAttentionSaved<T>& st)
         continue;
       }
       T max_o = -INFINITY, sum = 0;
-      for (int64_t hh = 0; hh < H; ++hh) max_o = std::max(max_o, clamp_source(c, o_hat[hh * S + j]));
+      for (int64_t hh = 0; hh < H; ++hh)
+        max_o = std::max(max_o, clamp_source(c, o_hat[hh * S + j]));
       for (int64_t hh = 0; hh < H; ++hh)
         sum += C[hh * S + j] = std::exp(clamp_source(c, o_hat[hh * S + j]) - max_o);
       for (int64_t hh = 0; hh < H; ++hh) C[hh * S + j] *= T(s_eff) / sum;
@@ -345,8 +359,10 @@ void noncausal_output(const FlowAttentionConfig& c, const HeadSlice<T, T>& h, T*
                       T* cv, T* y /*[L,M]*/) {
   const int64_t L = c.L, S = c.S, D = c.D, M = c.M;
   for (int64_t j = 0; j < S; ++j) {
-    if (padded(h, j)) std::fill_n(cv + j * M, M, T(0));
-    else scale_into(h.C[j], h.v + j * M, cv + j * M, M);
+    if (padded(h, j))
+      std::fill_n(cv + j * M, M, T(0));
+    else
+      scale_into(h.C[j], h.v + j * M, cv + j * M, M);
   }
   gemm<T>(true, false, D, M, S, 1, kf, D, cv, M, 0, h.kv, M);
   for (int64_t i = 0; i < L; ++i) scale(h.A[i] * h.I[i], qf + i * D, D);
@@ -357,7 +373,7 @@ template <class T>
 void noncausal_forward(const FlowAttentionConfig& c, const T* q, const T* k, const T* v, T* y,
                        FlowAttentionSaved<T>& st) {
   const int64_t L = c.L, S = c.S, D = c.D, M = c.M;
-  const int64_t scratch = L * D + S * D + S * M;  // qf [L,D], kf [S,D], cv [S,M]
+  const int64_t scratch = L * D + S * D + S * M;                // qf [L,D], kf [S,D], cv [S,M]
   auto zero_head = [&](const HeadSlice<T, T>& h, int64_t bh) {  // no valid key: y = 0
     std::fill_n(y + bh * L * M, L * M, T(0));
     for (T* p : {h.I, h.A}) std::fill_n(p, L, T(0));
@@ -370,7 +386,6 @@ void noncausal_forward(const FlowAttentionConfig& c, const T* q, const T* k, con
       const auto h = head_slice(c, st, q, k, v, bh);
       if (h.s_eff == 0) return zero_head(h, bh);
       T *qf = ws, *kf = qf + L * D, *cv = kf + S * D;
-      features(c, h, qf, kf);
       noncausal_stats(c, h, qf, kf);
       compete_over_sequence(c, h);
       noncausal_output(c, h, qf, kf, cv, y + bh * L * M);
@@ -382,7 +397,6 @@ void noncausal_forward(const FlowAttentionConfig& c, const T* q, const T* k, con
   for_each_head<T>(c.B * c.H, scratch, [&](int64_t bh, T* ws) {
     const auto h = head_slice(c, st, q, k, v, bh);
     if (h.s_eff == 0) return;
-    features(c, h, ws, ws + L * D);
     noncausal_stats(c, h, ws, ws + L * D);
   });
   compete_over_heads(c, st);
@@ -402,39 +416,49 @@ void noncausal_forward(const FlowAttentionConfig& c, const T* q, const T* k, con
 
 template <class T>
 struct NoncausalGrads {  // per-thread scratch views of one (b,h)
-  T* qf;   // [L,D] q~
-  T* kf;   // [S,D] k~
-  T* gq;   // [L,D] d loss / d q~ (first q~ * A I, then W, then gq)
-  T* gk;   // [S,D] d loss / d k~ (first U, then gk)
-  T* gkv;  // [D,M]
-  T* gI;   // [L]
-  T* g_ihat;  // [L] d loss / d I_hat (incl. the L/S factor)
-  T* vec;  // [4D] ga, gb, g_qsum, g_ksum
+  T* qf;                 // [L,D] q~
+  T* kf;                 // [S,D] k~
+  T* gq;                 // [L,D] d loss / d q~ (first q~ * A I, then W, then gq)
+  T* gk;                 // [S,D] d loss / d k~ (first U, then gk)
+  T* gkv;                // [D,M]
+  T* gI;                 // [L]
+  T* g_ihat;             // [L] d loss / d I_hat (incl. the L/S factor)
+  T* vec;                // [4D] ga, gb, g_qsum, g_ksum
   static int64_t size(const FlowAttentionConfig& c) {
     return 2 * c.L * c.D + 2 * c.S * c.D + c.D * c.M + 2 * c.L + 4 * c.D;
   }
   NoncausalGrads(const FlowAttentionConfig& c, T* ws)
-      : qf(ws), kf(qf + c.L * c.D), gq(kf + c.S * c.D), gk(gq + c.L * c.D),
-        gkv(gk + c.S * c.D), gI(gkv + c.D * c.M), g_ihat(gI + c.L), vec(g_ihat + c.L) {}
+      : qf(ws),
+        kf(qf + c.L * c.D),
+        gq(kf + c.S * c.D),
+        gk(gq + c.L * c.D),
+        gkv(gk + c.S * c.D),
+        gI(gkv + c.D * c.M),
+        g_ihat(gI + c.L),
+        vec(g_ihat + c.L) {}
 };
 
-// Phase A: gKV = sum_i (A_i I_i q~_i) G_i^T; U = v gKV^T; gC_j = k~_j.U_j.
+// Phase A: gKV = sum_i (A_i I_i q~_i) G_i^T; then, when q or k need gradients, U = v gKV^T
+// and (if gC is given) gC_j = k~_j.U_j.
 template <class T>
 void noncausal_grad_kv(const FlowAttentionConfig& c, const HeadSlice<T, const T>& h, const T* G,
-                       NoncausalGrads<T>& w, T* gC /*[S]*/) {
+                       NoncausalGrads<T>& w, bool need_qk, T* gC /*[S] or null*/) {
   const int64_t L = c.L, S = c.S, D = c.D, M = c.M;
   features(c, h, w.qf, w.kf);
   for (int64_t i = 0; i < L; ++i) scale_into(h.A[i] * h.I[i], w.qf + i * D, w.gq + i * D, D);
   gemm<T>(true, false, D, M, L, 1, w.gq, D, G, M, 0, w.gkv, M);
+  if (!need_qk) return;
   gemm<T>(false, true, S, D, M, 1, h.v, M, w.gkv, M, 0, w.gk, D);
-  for (int64_t j = 0; j < S; ++j) gC[j] = padded(h, j) ? T(0) : dot(w.kf + j * D, w.gk + j * D, D);
+  if (gC)
+    for (int64_t j = 0; j < S; ++j)
+      gC[j] = padded(h, j) ? T(0) : dot(w.kf + j * D, w.gk + j * D, D);
 }
 
 // Phase B turns gC into d loss / d O_hat_raw in place: gO_hat_j = C_j (gC_j - sum C gC / S_eff)
 // over the keys (Sequence) or over the heads (Heads), then the clamp mask.
 template <class T>
-void compete_backward(const FlowAttentionConfig& c, const T* C, const T* o_hat, T* g,
-                      int64_t n, int64_t stride, int64_t s_eff) {
+void compete_backward(const FlowAttentionConfig& c, const T* C, const T* o_hat, T* g, int64_t n,
+                      int64_t stride, int64_t s_eff) {
   T sum = 0;
   for (int64_t t = 0; t < n; ++t) sum += C[t * stride] * g[t * stride];
   for (int64_t t = 0; t < n; ++t) {
@@ -491,7 +515,10 @@ void noncausal_grad_qk(const FlowAttentionConfig& c, const HeadSlice<T, const T>
   if (grad_q) feature_map_grad(c.feature_map, h.q, w.qf, w.gq, grad_q, L * D);
   if (grad_k) {
     for (int64_t j = 0; j < S; ++j) {
-      if (padded(h, j)) { std::fill_n(grad_k + j * D, D, T(0)); continue; }
+      if (padded(h, j)) {
+        std::fill_n(grad_k + j * D, D, T(0));
+        continue;
+      }
       axpy(T(1), g_ksum, w.gk + j * D, D);
       feature_map_grad(c.feature_map, h.k + j * D, w.kf + j * D, w.gk + j * D, grad_k + j * D, D);
     }
@@ -521,17 +548,18 @@ void noncausal_backward(const FlowAttentionConfig& c, const T* q, const T* k, co
   auto phase_c = [&](const HeadSlice<T, const T>& h, int64_t bh, NoncausalGrads<T>& w) {
     if (need_qk)
       noncausal_grad_qk(c, h, gy + bh * L * M, g_ohat.data() + bh * S, w,
-                        grad_q ? grad_q + bh * L * D : nullptr, grad_k ? grad_k + bh * S * D : nullptr);
+                        grad_q ? grad_q + bh * L * D : nullptr,
+                        grad_k ? grad_k + bh * S * D : nullptr);
     if (grad_v) noncausal_grad_v(c, h, w, grad_v + bh * S * M);
   };
-  if (c.competition == FlowCompetition::Sequence) {
+  if (c.competition == FlowCompetition::Sequence || !need_qk) {
     for_each_head<T>(c.B * c.H, NoncausalGrads<T>::size(c), [&](int64_t bh, T* ws) {
       const auto h = head_slice(c, st, q, k, v, bh);
       if (h.s_eff == 0) return zero_head(bh);
       NoncausalGrads<T> w(c, ws);
       T* g = g_ohat.data() + bh * S;
-      noncausal_grad_kv(c, h, gy + bh * L * M, w, g);
-      compete_backward(c, h.C, h.O_hat, g, S, 1, h.s_eff);
+      noncausal_grad_kv(c, h, gy + bh * L * M, w, need_qk, need_qk ? g : nullptr);
+      if (need_qk) compete_backward(c, h.C, h.O_hat, g, S, 1, h.s_eff);
       phase_c(h, bh, w);
     });
     return;
@@ -542,21 +570,22 @@ void noncausal_backward(const FlowAttentionConfig& c, const T* q, const T* k, co
     const auto h = head_slice(c, st, q, k, v, bh);
     if (h.s_eff == 0) return;
     NoncausalGrads<T> w(c, ws);
-    noncausal_grad_kv(c, h, gy + bh * L * M, w, g_ohat.data() + bh * S);
+    noncausal_grad_kv(c, h, gy + bh * L * M, w, true, g_ohat.data() + bh * S);
   });
   for (int64_t b = 0; b < c.B; ++b) {
-    const int64_t off = b * c.H * S;
+    const int64_t off = b * c.H * S;  // [H,S] block of batch row b
     const auto h0 = head_slice(c, st, q, k, v, b * c.H);
     for (int64_t j = 0; j < S; ++j)
       if (!padded(h0, j))
-        compete_backward(c, st.source_competition.data() + off + j, st.conserved_source.data() + off + j,
-                         g_ohat.data() + off + j, c.H, S, h0.s_eff);
+        compete_backward(c, st.source_competition.data() + off + j,
+                         st.conserved_source.data() + off + j, g_ohat.data() + off + j, c.H, S,
+                         h0.s_eff);
   }
-  for_each_head<T>(c.B * c.H, NoncausalGrads<T>::size(c) + S, [&](int64_t bh, T* ws) {
+  for_each_head<T>(c.B * c.H, NoncausalGrads<T>::size(c), [&](int64_t bh, T* ws) {
     const auto h = head_slice(c, st, q, k, v, bh);
     if (h.s_eff == 0) return zero_head(bh);
     NoncausalGrads<T> w(c, ws);
-    noncausal_grad_kv(c, h, gy + bh * L * M, w, ws + NoncausalGrads<T>::size(c));
+    noncausal_grad_kv(c, h, gy + bh * L * M, w, true, static_cast<T*>(nullptr));
     phase_c(h, bh, w);
   });
 }
@@ -566,14 +595,14 @@ void noncausal_backward(const FlowAttentionConfig& c, const T* q, const T* k, co
 // chunked linear-attention scan carrying a [D,M] state, so the official L x D x M cumsum is
 // never formed. n_i = i+1.
 
-constexpr int64_t kChunk = 64;  // Tc
+constexpr int64_t kChunk = 32;  // Tc
 
 // out_i = sum_{j<=i} (x_i.y_j) z_j (forward) or sum_{j>=i} (x_i.y_j) z_j (reverse), chunk by
 // chunk: out_c = x_c state + mask(x_c y_c^T) z_c, then state += y_c^T z_c.
 // x, y: [L,E]; z, out: [L,F]; state: [E,F] scratch; scores: [Tc,Tc] scratch.
 template <class T>
-void chunked_scan(bool reverse, int64_t L, int64_t E, int64_t F, const T* x, const T* y,
-                  const T* z, T* out, T* state, T* scores) {
+void chunked_scan(bool reverse, int64_t L, int64_t E, int64_t F, const T* x, const T* y, const T* z,
+                  T* out, T* state, T* scores) {
   const int64_t n_chunks = (L + kChunk - 1) / kChunk;
   for (int64_t n = 0; n < n_chunks; ++n) {
     const int64_t c0 = (reverse ? n_chunks - 1 - n : n) * kChunk, t = std::min(kChunk, L - c0);
@@ -581,8 +610,10 @@ void chunked_scan(bool reverse, int64_t L, int64_t E, int64_t F, const T* x, con
     T* oc = out + c0 * F;
     gemm<T>(false, true, t, t, E, 1, xc, E, yc, E, 0, scores, t);
     for (int64_t i = 0; i < t; ++i) {
-      if (reverse) std::fill_n(scores + i * t, i, T(0));
-      else std::fill_n(scores + i * t + i + 1, t - i - 1, T(0));
+      if (reverse)
+        std::fill_n(scores + i * t, i, T(0));
+      else
+        std::fill_n(scores + i * t + i + 1, t - i - 1, T(0));
     }
     if (n > 0) gemm<T>(false, false, t, F, E, 1, xc, E, state, F, 0, oc, F);
     gemm<T>(false, false, t, F, t, 1, scores, t, zc, F, n > 0 ? 1 : 0, oc, F);
@@ -590,17 +621,21 @@ void chunked_scan(bool reverse, int64_t L, int64_t E, int64_t F, const T* x, con
   }
 }
 
-// I, O, O_hat (raw), A, C and D_prefix of 0.3 in one pass. sums: [4D] scratch.
+// I, O, O_hat (raw), A, C and D_prefix of 0.3 in one pass, writing q~, k~ into qf, kf on the
+// way. sums: [4D] scratch.
 template <class T>
-void causal_stats(const FlowAttentionConfig& c, const HeadSlice<T, T>& h, const T* qf,
-                  const T* kf, T* sums) {
+void causal_stats(const FlowAttentionConfig& c, const HeadSlice<T, T>& h, T* qf /*[L,D]*/,
+                  T* kf /*[L,D]*/, T* sums) {
   const int64_t D = c.D;
   const T eps = T(c.eps);
   T *k_pre = sums, *q_pre = k_pre + D, *P = q_pre + D, *R = P + D;  // [D] prefix sums
   std::fill_n(sums, 4 * D, T(0));
   T e_pre = 0;
   for (int64_t i = 0; i < c.L; ++i) {
-    const T *qi = qf + i * D, *ki = kf + i * D, n = T(i + 1);
+    T *qi = qf + i * D, *ki = kf + i * D;
+    const T n = T(i + 1);
+    feature_map(c.feature_map, h.q + i * D, qi, D);
+    feature_map(c.feature_map, h.k + i * D, ki, D);
     axpy(T(1), ki, k_pre, D);
     axpy(T(1), qi, q_pre, D);
     h.I[i] = n / dot_eps(qi, k_pre, D, eps);
@@ -626,7 +661,6 @@ void causal_forward(const FlowAttentionConfig& c, const T* q, const T* k, const 
     const auto h = head_slice(c, st, q, k, v, bh);
     T *qf = ws, *kf = qf + L * D, *cv = kf + L * D, *state = cv + L * M;
     T *scores = state + D * M, *sums = scores + kChunk * kChunk;
-    features(c, h, qf, kf);
     causal_stats(c, h, qf, kf, sums);
     for (int64_t i = 0; i < L; ++i) {
       scale(h.A[i] * h.I[i] / T(i + 1), qf + i * D, D);
@@ -640,13 +674,13 @@ void causal_forward(const FlowAttentionConfig& c, const T* q, const T* k, const 
 // and G_bar_j = sum_{i>=j} q~_i gz_i^T never formed: W_i = S_i G_i comes from a forward scan,
 // V_j = G_bar_j v_j and h_j = G_bar_j^T k~_j from reverse scans.
 template <class T>
-struct CausalGrads {  // per-thread scratch views of one (b,h)
-  T *qf, *kf;             // [L,D]
-  T *cv, *gz;             // [L,M] C v; A I/n G
-  T *gq, *gk;             // [L,D] d loss / d q~, k~
-  T *state, *scores;      // [D,M], [Tc,Tc]
+struct CausalGrads {                  // per-thread scratch views of one (b,h)
+  T *qf, *kf;                         // [L,D]
+  T *cv, *gz;                         // [L,M] C v; A I/n G
+  T *gq, *gk;                         // [L,D] d loss / d q~, k~
+  T *state, *scores;                  // [D,M], [Tc,Tc]
   T *gI, *g_ihat, *g_ohat, *gu, *gw;  // [L] each
-  T* vec;                 // [4D]
+  T* vec;                             // [4D]
   static int64_t size(const FlowAttentionConfig& c) {
     return 4 * c.L * c.D + 2 * c.L * c.M + c.D * c.M + kChunk * kChunk + 5 * c.L + 4 * c.D;
   }
@@ -742,9 +776,8 @@ void causal_backward_head(const FlowAttentionConfig& c, const HeadSlice<T, const
 }
 
 template <class T>
-void causal_backward(const FlowAttentionConfig& c, const T* q, const T* k, const T* v,
-                     const T* gy, const FlowAttentionSaved<T>& st, T* grad_q, T* grad_k,
-                     T* grad_v) {
+void causal_backward(const FlowAttentionConfig& c, const T* q, const T* k, const T* v, const T* gy,
+                     const FlowAttentionSaved<T>& st, T* grad_q, T* grad_k, T* grad_v) {
   const int64_t L = c.L, D = c.D, M = c.M;
   for_each_head<T>(c.B * c.H, CausalGrads<T>::size(c), [&](int64_t bh, T* ws) {
     CausalGrads<T> w(c, ws);
@@ -762,8 +795,8 @@ void causal_backward(const FlowAttentionConfig& c, const T* q, const T* k, const
 template <class T>
 void flow_attention_forward(const FlowAttentionConfig& cfg, const T* q, const T* k, const T* v,
                             T* y, FlowAttentionSaved<T>* saved) {
-  assert(!cfg.causal || (cfg.L == cfg.S && !cfg.key_padding_mask &&
-                         cfg.competition == FlowCompetition::Sequence));
+  assert(!cfg.causal ||
+         (cfg.L == cfg.S && !cfg.key_padding_mask && cfg.competition == FlowCompetition::Sequence));
   FlowAttentionSaved<T> scratch;  // inference still needs the statistics, per call
   FlowAttentionSaved<T>& st = saved ? *saved : scratch;
   const auto size = [](int64_t n) { return static_cast<size_t>(n); };
@@ -780,16 +813,20 @@ void flow_attention_forward(const FlowAttentionConfig& cfg, const T* q, const T*
   st.kv.resize(size(noncausal * BH * cfg.D * cfg.M));
   st.competition_prefix.resize(size((1 - noncausal) * BH * cfg.L));
   if (BH == 0 || cfg.L == 0) return;
-  if (cfg.causal) causal_forward(cfg, q, k, v, y, st);
-  else noncausal_forward(cfg, q, k, v, y, st);
+  if (cfg.causal)
+    causal_forward(cfg, q, k, v, y, st);
+  else
+    noncausal_forward(cfg, q, k, v, y, st);
 }
 
 template <class T>
 void flow_attention_backward(const FlowAttentionConfig& cfg, const T* q, const T* k, const T* v,
                              const T* grad_y, const FlowAttentionSaved<T>& saved, T* grad_q,
                              T* grad_k, T* grad_v) {
-  if (cfg.causal) causal_backward(cfg, q, k, v, grad_y, saved, grad_q, grad_k, grad_v);
-  else noncausal_backward(cfg, q, k, v, grad_y, saved, grad_q, grad_k, grad_v);
+  if (cfg.causal)
+    causal_backward(cfg, q, k, v, grad_y, saved, grad_q, grad_k, grad_v);
+  else
+    noncausal_backward(cfg, q, k, v, grad_y, saved, grad_q, grad_k, grad_v);
 }
 
 template void flow_attention_forward<float>(const FlowAttentionConfig&, const float*, const float*,
@@ -797,13 +834,13 @@ template void flow_attention_forward<float>(const FlowAttentionConfig&, const fl
 template void flow_attention_forward<double>(const FlowAttentionConfig&, const double*,
                                              const double*, const double*, double*,
                                              FlowAttentionSaved<double>*);
-template void flow_attention_backward<float>(const FlowAttentionConfig&, const float*,
-                                             const float*, const float*, const float*,
+template void flow_attention_backward<float>(const FlowAttentionConfig&, const float*, const float*,
+                                             const float*, const float*,
                                              const FlowAttentionSaved<float>&, float*, float*,
                                              float*);
 template void flow_attention_backward<double>(const FlowAttentionConfig&, const double*,
                                               const double*, const double*, const double*,
-                                              const FlowAttentionSaved<double>&, double*,
-                                              double*, double*);
+                                              const FlowAttentionSaved<double>&, double*, double*,
+                                              double*);
 
 }  // namespace cfx::cpu

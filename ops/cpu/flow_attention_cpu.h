@@ -24,6 +24,12 @@
 //   replaces S in C = S*softmax and in the L/S ratio. Without a mask the result is exactly
 //   the official one. A batch row with zero valid keys gives y = 0 and zero gradients.
 //
+// Numerics (0.7): reductions run in T; the causal exp is not max-subtracted (official), so
+// without a clamp it can overflow to inf/NaN exactly where the official code does.
+//
+// Preconditions (checked by the caller): D, M >= 1; causal needs L == S, Sequence competition
+// and no mask; every pointer covers its full shape, contiguous.
+//
 // Threads: parallel over (b,h) through cfx::parallel_for (the heads competition adds a
 // barrier between phases because it couples the heads of one batch element). While the
 // (b,h) loop runs on more than one thread, OpenBLAS is switched to one thread and restored
@@ -48,34 +54,34 @@ enum class FlowCompetition {
 struct FlowAttentionConfig {
   // q: [B,H,L,D]  k: [B,H,S,D]  v: [B,H,S,M]  y: [B,H,L,M]
   int64_t B = 1, H = 1, L = 0, S = 0, D = 0, M = 0;
-  bool causal = false;     // 0.3; requires L == S, Sequence competition and no mask
-  double eps = 1e-6;       // the epsilon added to both sides of every normaliser dot product
-  bool has_clamp = true;   // false: O_hat unbounded (TimeSeries, LRA)
-  double clamp = 1.0;      // c in clamp(O_hat, -c, c): 1 core/CV/TorchModule, 5 NLP, 10 RL
+  bool causal = false;    // 0.3; requires L == S, Sequence competition and no mask
+  double eps = 1e-6;      // the epsilon added to both sides of every normaliser dot product
+  bool has_clamp = true;  // false: O_hat unbounded (TimeSeries, LRA)
+  double clamp = 1.0;     // c in clamp(O_hat, -c, c): 1 core/CV/TorchModule, 5 NLP, 10 RL
   FlowFeatureMap feature_map = FlowFeatureMap::Sigmoid;
   FlowCompetition competition = FlowCompetition::Sequence;
   const uint8_t* key_padding_mask = nullptr;  // [B,S], 1 = padded key (excluded); non-causal only
 };
 
-// What the forward keeps for the backward: O(L+S) numbers and one D x M matrix per (b,h),
-// never an L x S or L x D x M array. phi(q), phi(k) are recomputed in the backward instead of
-// kept (they would be O((L+S)*D), as large as the inputs). Filled by flow_attention_forward;
-// vectors are resized there, so one object can be reused across calls of any shape.
+// What the forward keeps for the backward (STYLE practice 2): O(L+S) numbers and one D x M
+// matrix per (b,h), never an L x S or L x D x M array. phi(q), phi(k) are recomputed in the
+// backward rather than kept: they would be O((L+S)*D), as large as the inputs. Filled by
+// flow_attention_forward, which resizes the vectors, so one object can be reused across calls.
 template <class T>
 struct FlowAttentionSaved {
-  std::vector<T> sink_incoming;       // I:     [B,H,L]  (0.2: 1/((q+eps).(k_bar+eps)); 0.3: n_i/(...))
-  std::vector<T> sink_allocation;     // A:     [B,H,L]  sigma(I_hat*L/S) or sigma(I_hat)
-  std::vector<T> source_outgoing;     // O:     [B,H,S]  (0 for padded keys)
+  std::vector<T> sink_incoming;       // I:     [B,H,L]  0.2 1/((q+eps).(k_bar+eps)); 0.3 n_i/(..)
+  std::vector<T> sink_allocation;     // A:     [B,H,L]  sigma(I_hat * L/S); causal sigma(I_hat)
+  std::vector<T> source_outgoing;     // O:     [B,H,S]  0 for padded keys
   std::vector<T> conserved_source;    // O_hat: [B,H,S]  BEFORE the clamp (its mask needs it)
-  std::vector<T> source_competition;  // C:     [B,H,S]  (0 for padded keys)
+  std::vector<T> source_competition;  // C:     [B,H,S]  0 for padded keys
   // non-causal only (empty when causal):
-  std::vector<T> key_sum;             // k_bar: [B,H,D]  sum of valid phi(k)
+  std::vector<T> key_sum;             // k_bar: [B,H,D]  sum of phi(k) over valid keys
   std::vector<T> query_sum;           // q_bar: [B,H,D]  sum of phi(q)
   std::vector<T> source_flow;         // a:     [B,H,D]  sum_j phi(k_j) O_j
   std::vector<T> sink_flow;           // b:     [B,H,D]  sum_i phi(q_i) I_i
   std::vector<T> kv;                  // KV:    [B,H,D,M] sum_j phi(k_j) (C_j v_j)^T
   // causal only (empty when non-causal):
-  std::vector<T> competition_prefix;  // D_i:   [B,H,L]  sum_{j<=i} exp(clamp(O_hat_j))
+  std::vector<T> competition_prefix;  // D_i of 0.6: [B,H,L]  sum_{j<=i} exp(clamp(O_hat_j))
 };
 
 // y: [B,H,L,M] is overwritten. saved may be null (inference: nothing is kept).

@@ -1,0 +1,40 @@
+# The README's commands. Each target installs missing Debian packages first (root, Debian 12).
+#   make demo            build and run the main job
+#   make test            build and run the whole test suite (ctest)
+#   make test-sanitize   the same under AddressSanitizer + UndefinedBehaviorSanitizer
+#   make bench           the op and Flow-Attention benchmarks (JSON lines)
+BUILD ?= build
+JOBS ?= $(shell nproc)
+CMAKE_FLAGS ?=
+PACKAGES := g++ cmake make libopenblas-dev libhdf5-dev libfmt-dev doctest-dev libspng-dev
+
+.PHONY: deps configure build demo test test-sanitize bench clean
+
+deps:
+	@missing=$$(for p in $(PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || echo $$p; done); \
+	if [ -n "$$missing" ]; then \
+	  echo "installing:" $$missing; \
+	  apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q $$missing; \
+	fi
+
+configure: deps
+	cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=Release $(CMAKE_FLAGS)
+
+build: configure
+	cmake --build $(BUILD) -j $(JOBS)
+
+demo: build
+	./$(BUILD)/apps/conflux-demo
+
+test: build
+	ctest --test-dir $(BUILD) --output-on-failure -j $(JOBS)
+
+test-sanitize:
+	$(MAKE) test BUILD=build-asan CMAKE_FLAGS="-DCMAKE_BUILD_TYPE=RelWithDebInfo -DCONFLUX_SANITIZE=ON -DCONFLUX_CUDA=OFF"
+
+bench: build
+	./$(BUILD)/apps/conflux-bench-ops
+	./$(BUILD)/apps/conflux-bench-flow-attention
+
+clean:
+	rm -rf build build-asan

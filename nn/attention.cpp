@@ -1,0 +1,99 @@
+// FlowAttention and SoftmaxAttention modules (nn/attention.h): projections + op + out projection.
+#include "nn/attention.h"
+
+namespace cfx::nn {
+
+namespace detail {
+
+Tensor split_heads(const Tensor& x, int64_t n_heads) {
+  const int64_t B = x.size(0), L = x.size(1);
+  return x.view({B, L, n_heads, -1}).transpose(1, 2);  // [B, H, L, dh]
+}
+
+Tensor merge_heads(const Tensor& y) {
+  const int64_t B = y.size(0), L = y.size(2);
+  return y.transpose(1, 2).reshape({B, L, -1});  // [B, L, H·dh]
+}
+
+}  // namespace detail
+
+namespace {
+
+// Fills the 0 = "same as d_input" defaults and checks the head split.
+void resolve_widths(const char* who, int64_t d_input, int64_t& d_model, int64_t& d_output, int64_t n_heads) {
+  CFX_CHECK(d_input > 0, who, ": d_input must be positive, got ", d_input);
+  if (d_model == 0) d_model = d_input;
+  if (d_output == 0) d_output = d_input;
+  CFX_CHECK(n_heads > 0 && d_model % n_heads == 0, who, ": d_model ", d_model, " must be divisible by n_heads ",
+            n_heads);
+}
+
+void check_inputs(const char* who, const Tensor& q, const Tensor& k, const Tensor& v, int64_t d_input) {
+  CFX_CHECK(q.dim() == 3 && q.size(2) == d_input, who, ": expected queries [B, L, ", d_input, "], got ", q.shape());
+  CFX_CHECK(k.dim() == 3 && k.size(2) == d_input && k.size(0) == q.size(0), who, ": expected keys [", q.size(0),
+            ", S, ", d_input, "], got ", k.shape());
+  CFX_CHECK(v.shape() == k.shape(), who, ": values must have the keys' shape ", k.shape(), ", got ", v.shape());
+}
+
+}  // namespace
+
+// ---- FlowAttention ------------------------------------------------------------------------------
+
+FlowAttention::FlowAttention(const FlowAttentionConfig& cfg, Generator* gen) : Module("FlowAttention"), config(cfg) {
+  resolve_widths("FlowAttention", config.d_input, config.d_model, config.d_output, config.n_heads);
+  CFX_CHECK(!config.options.key_padding_mask.defined(),
+            "FlowAttention: pass the key padding mask to forward(), not in the config options");
+  const int64_t di = config.d_input, dm = config.d_model, dout = config.d_output;
+  query_projection = register_module("query_projection", std::make_shared<Linear>(di, dm, config.bias, gen));
+  key_projection = register_module("key_projection", std::make_shared<Linear>(di, dm, config.bias, gen));
+  value_projection = register_module("value_projection", std::make_shared<Linear>(di, dm, config.bias, gen));
+  out_projection = register_module("out_projection", std::make_shared<Linear>(dm, dout, config.bias, gen));
+  dropout = register_module("dropout", std::make_shared<Dropout>(config.dropout));
+}
+
+Tensor FlowAttention::forward(const Tensor& x, const Tensor& key_padding_mask) const {
+  return forward(x, x, x, key_padding_mask);
+}
+
+Tensor FlowAttention::forward(const Tensor& queries, const Tensor& keys, const Tensor& values,
+                              const Tensor& key_padding_mask) const {
+  check_inputs("FlowAttention", queries, keys, values, config.d_input);
+  const int64_t H = config.n_heads;
+  Tensor q = detail::split_heads(query_projection->forward(queries), H);  // [B, H, L, dh]
+  Tensor k = detail::split_heads(key_projection->forward(keys), H);       // [B, H, S, dh]
+  Tensor v = detail::split_heads(value_projection->forward(values), H);   // [B, H, S, dh]
+  FlowAttentionOptions opts = config.options;
+  opts.key_padding_mask = key_padding_mask;
+  Tensor y = flow_attention(q, k, v, opts);                                // [B, H, L, dh]
+  return dropout->forward(out_projection->forward(detail::merge_heads(y)));  // [B, L, d_output]
+}
+
+// ---- SoftmaxAttention ---------------------------------------------------------------------------
+
+SoftmaxAttention::SoftmaxAttention(const SoftmaxAttentionConfig& cfg, Generator* gen)
+    : Module("SoftmaxAttention"), config(cfg) {
+  resolve_widths("SoftmaxAttention", config.d_input, config.d_model, config.d_output, config.n_heads);
+  const int64_t di = config.d_input, dm = config.d_model, dout = config.d_output;
+  query_projection = register_module("query_projection", std::make_shared<Linear>(di, dm, config.bias, gen));
+  key_projection = register_module("key_projection", std::make_shared<Linear>(di, dm, config.bias, gen));
+  value_projection = register_module("value_projection", std::make_shared<Linear>(di, dm, config.bias, gen));
+  out_projection = register_module("out_projection", std::make_shared<Linear>(dm, dout, config.bias, gen));
+  dropout = register_module("dropout", std::make_shared<Dropout>(config.dropout));
+}
+
+Tensor SoftmaxAttention::forward(const Tensor& x, const Tensor& key_padding_mask) const {
+  return forward(x, x, x, key_padding_mask);
+}
+
+Tensor SoftmaxAttention::forward(const Tensor& queries, const Tensor& keys, const Tensor& values,
+                                 const Tensor& key_padding_mask) const {
+  check_inputs("SoftmaxAttention", queries, keys, values, config.d_input);
+  const int64_t H = config.n_heads;
+  Tensor q = detail::split_heads(query_projection->forward(queries), H);  // [B, H, L, dh]
+  Tensor k = detail::split_heads(key_projection->forward(keys), H);       // [B, H, S, dh]
+  Tensor v = detail::split_heads(value_projection->forward(values), H);   // [B, H, S, dh]
+  Tensor y = scaled_dot_product_attention(q, k, v, config.causal, key_padding_mask);  // [B, H, L, dh]
+  return dropout->forward(out_projection->forward(detail::merge_heads(y)));
+}
+
+}  // namespace cfx::nn

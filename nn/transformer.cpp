@@ -1,0 +1,61 @@
+// TransformerEncoderLayer (nn/transformer.h): pre-LN / post-LN, Flow or softmax attention.
+#include "nn/transformer.h"
+
+#include "ops/creation.h"
+
+namespace cfx::nn {
+
+TransformerEncoderLayer::TransformerEncoderLayer(const TransformerEncoderLayerConfig& cfg, Generator* gen)
+    : Module("TransformerEncoderLayer"), config(cfg) {
+  const int64_t D = config.d_model;
+  CFX_CHECK(D > 0, "TransformerEncoderLayer: d_model must be positive, got ", D);
+  if (config.d_ff == 0) config.d_ff = 4 * D;
+  if (config.attention == AttentionKind::Flow) {
+    FlowAttentionConfig a;
+    a.d_input = D;
+    a.d_model = config.d_qkv;
+    a.d_output = D;
+    a.n_heads = config.n_heads;
+    a.dropout = config.attention_dropout;
+    a.bias = config.attention_bias;
+    a.options = config.flow;
+    a.options.causal = config.causal;
+    flow_attn = register_module("attn", std::make_shared<FlowAttention>(a, gen));
+  } else {
+    SoftmaxAttentionConfig a;
+    a.d_input = D;
+    a.d_model = config.d_qkv;
+    a.d_output = D;
+    a.n_heads = config.n_heads;
+    a.dropout = config.attention_dropout;
+    a.bias = config.attention_bias;
+    a.causal = config.causal;
+    softmax_attn = register_module("attn", std::make_shared<SoftmaxAttention>(a, gen));
+  }
+  norm1 = register_module("norm1", std::make_shared<LayerNorm>(D, config.layer_norm_eps));
+  norm2 = register_module("norm2", std::make_shared<LayerNorm>(D, config.layer_norm_eps));
+  mlp = register_module("mlp", std::make_shared<MLP>(D, config.d_ff, D, config.activation, config.activation_dropout,
+                                                     config.dropout, config.mlp_bias, gen));
+  dropout = register_module("dropout", std::make_shared<Dropout>(config.dropout));
+  drop_path = register_module("drop_path", std::make_shared<DropPath>(config.drop_path));
+  if (config.layer_scale_init > 0) gamma = register_parameter("gamma", full({D}, config.layer_scale_init));
+}
+
+Tensor TransformerEncoderLayer::attend(const Tensor& x, const Tensor& key_padding_mask) const {
+  return flow_attn ? flow_attn->forward(x, key_padding_mask) : softmax_attn->forward(x, key_padding_mask);
+}
+
+Tensor TransformerEncoderLayer::forward(const Tensor& x, const Tensor& key_padding_mask) const {
+  CFX_CHECK(x.dim() == 3 && x.size(2) == config.d_model, "TransformerEncoderLayer: expected input [B, L, ",
+            config.d_model, "], got ", x.shape());
+  if (config.norm_first) {
+    Tensor h = x + drop_path->forward(dropout->forward(attend(norm1->forward(x), key_padding_mask)));
+    Tensor m = mlp->forward(norm2->forward(h));
+    if (gamma.defined()) m = m * gamma;
+    return h + drop_path->forward(m);
+  }
+  Tensor h = norm1->forward(x + drop_path->forward(dropout->forward(attend(x, key_padding_mask))));
+  return norm2->forward(h + drop_path->forward(mlp->forward(h)));
+}
+
+}  // namespace cfx::nn

@@ -1,0 +1,277 @@
+// Encoder layers (pre-LN / post-LN, Flow / softmax) and the model family at toy sizes:
+// shapes, key names, gradients reaching every parameter, train/eval, causality.
+#include "testing.h"
+
+using namespace cfx;
+using namespace cfx::nn;
+
+namespace {
+
+TransformerEncoderLayerConfig small_layer(AttentionKind kind, bool norm_first) {
+  TransformerEncoderLayerConfig c;
+  c.d_model = 8;
+  c.n_heads = 2;
+  c.d_ff = 16;
+  c.attention = kind;
+  c.norm_first = norm_first;
+  c.dropout = 0.1;
+  c.activation_dropout = 0.1;
+  return c;
+}
+
+// Backward of sum(out²) must reach every trainable parameter with a finite gradient.
+void check_all_grads(Module& m, const Tensor& out) {
+  sum(out * out).backward();
+  for (const auto& [name, p] : m.named_parameters()) {
+    INFO("parameter ", name);
+    REQUIRE(p.grad().defined());
+    CHECK(std::isfinite(sum(abs(p.grad())).item<double>()));
+  }
+}
+
+bool has_key(const Module& m, const std::string& key) {
+  for (const auto& [k, t] : m.state_dict())
+    if (k == key) return true;
+  return false;
+}
+
+}  // namespace
+
+TEST_CASE("TransformerEncoderLayer: pre-LN and post-LN, both attention kinds") {
+  for (auto kind : {AttentionKind::Flow, AttentionKind::Softmax})
+    for (bool pre : {true, false}) {
+      Generator gen(1);
+      TransformerEncoderLayer layer(small_layer(kind, pre), &gen);
+      CHECK(has_key(layer, "attn.query_projection.weight"));
+      CHECK(has_key(layer, "mlp.fc2.bias"));
+      CHECK(has_key(layer, "norm1.weight"));
+      Tensor x = randn({2, 5, 8}, {}, &gen);
+      Tensor y = layer.forward(x);
+      CHECK(y.shape() == Shape{2, 5, 8});
+      layer.eval();
+      CHECK(testing::max_abs_diff(layer.forward(x), layer.forward(x)) == 0.0);
+      if (!pre) CHECK(max(abs(mean(layer.forward(x), {-1}))).item<double>() < 1e-5);  // ends in a LayerNorm
+      layer.train();
+      check_all_grads(layer, layer.forward(x));
+    }
+}
+
+TEST_CASE("TransformerEncoderLayer: pre-LN formula by hand, layer scale, float64 gradcheck") {
+  TransformerEncoderLayerConfig c = small_layer(AttentionKind::Flow, true);
+  c.layer_scale_init = 0.1;
+  Generator gen(2);
+  TransformerEncoderLayer layer(c, &gen);
+  layer.eval();
+  CHECK(to_vector<float>(layer.gamma) == std::vector<float>(8, 0.1f));
+  Tensor x = randn({1, 4, 8}, {}, &gen);
+  Tensor h = x + layer.flow_attn->forward(layer.norm1->forward(x));
+  Tensor ref = h + layer.mlp->forward(layer.norm2->forward(h)) * layer.gamma;
+  CHECK(testing::max_abs_diff(layer.forward(x), ref) < 1e-6);
+
+  TransformerEncoderLayerConfig g = small_layer(AttentionKind::Flow, false);
+  g.d_model = 4;
+  g.d_ff = 6;
+  TransformerEncoderLayer small(g, &gen);
+  small.eval();
+  small.to(kFloat64);
+  Tensor xs = testing::rand64({1, 3, 4}, 31);
+  std::vector<Tensor> inputs{xs};
+  for (const Tensor& p : small.parameters()) inputs.push_back(p);
+  CHECK_GRADCHECK([&](const std::vector<Tensor>&) { return small.forward(xs); }, inputs);
+}
+
+TEST_CASE("FlowformerClassifier: LRA-style tokens with CLS / mean pooling") {
+  for (Pooling pool : {Pooling::CLS, Pooling::Mean}) {
+    FlowformerClassifierConfig c = FlowformerClassifierConfig::lra_text();  // LRA variant of the op, no bias
+    c.vocab_size = 20;
+    c.max_len = 12;
+    c.num_classes = 3;
+    c.n_layers = 2;
+    c.layer.d_model = c.layer.d_qkv = 16;
+    c.layer.n_heads = 4;
+    c.layer.d_ff = 32;
+    c.head_hidden = 32;
+    c.pooling = pool;
+    Generator gen(3);
+    FlowformerClassifier model(c, &gen);
+    model.init_lra(&gen);
+    CHECK(has_key(model, "layers.1.attn.query_projection.weight"));
+    CHECK(!has_key(model, "layers.0.attn.query_projection.bias"));  // LRA: no biases
+    CHECK(has_key(model, "cls_token") == (pool == Pooling::CLS));
+    Tensor tokens = randint(0, 20, {4, 12}, {kInt64}, &gen);
+    Tensor logits = model.forward(tokens);
+    CHECK(logits.shape() == Shape{4, 3});
+    CHECK(model.forward(randint(0, 20, {4, 7}, {kInt64}, &gen)).shape() == Shape{4, 3});  // shorter input
+    CHECK_THROWS_WITH_AS(model.forward(randint(0, 20, {4, 13}, {kInt64}, &gen)), doctest::Contains("exceeds max_len"), Error);
+    check_all_grads(model, model.forward(tokens));
+  }
+}
+
+TEST_CASE("FlowformerClassifier: mask_attention hides padded keys (CLS column never masked)") {
+  FlowformerClassifierConfig c;
+  c.vocab_size = 9;
+  c.max_len = 6;
+  c.layer.d_model = 8;
+  c.layer.n_heads = 2;
+  c.layer.d_ff = 16;
+  c.mask_attention = true;
+  Generator gen(8);
+  FlowformerClassifier model(c, &gen);
+  model.eval();
+  Tensor tokens = randint(1, 9, {2, 6}, {kInt64}, &gen);
+  Tensor mask = tensor(std::vector<uint8_t>{0, 0, 0, 0, 1, 1, 0, 0, 0, 0, 0, 0}, {2, 6}).to(kBool);
+  Tensor masked = model.forward(tokens, mask);
+  CHECK(masked.shape() == Shape{2, 2});
+  CHECK(testing::max_abs_diff(masked.select(0, 0), model.forward(tokens).select(0, 0)) > 1e-6);
+  CHECK(testing::max_abs_diff(masked.select(0, 1), model.forward(tokens).select(0, 1)) < 1e-6);  // no padding
+}
+
+TEST_CASE("FlowformerClassifier: LRA presets build with the paper's widths") {
+  auto listops = FlowformerClassifierConfig::lra_listops();
+  CHECK(listops.layer.d_model == 512);
+  CHECK(listops.layer.n_heads == 2);
+  CHECK(listops.layer.flow.competition == FlowAttentionOptions::Competition::Heads);
+  auto image = FlowformerClassifierConfig::lra_image();
+  CHECK(image.positions == Positions::Learned);
+  CHECK(image.layer.d_qkv == 64);
+  CHECK(FlowformerClassifierConfig::lra_pathfinder().pooling == Pooling::Mean);
+  image.max_len = 16;  // keep the test small: the widths are what matter here
+  FlowformerClassifier m(image);
+  CHECK(m.learned_pos->weight.shape() == Shape{17, 128});  // learned table incl. CLS
+  for (const auto& [k, t] : m.named_parameters())
+    if (k == "layers.0.attn.query_projection.weight") CHECK(t.shape() == Shape{64, 128});
+}
+
+TEST_CASE("FlowformerClassifier: UEA features, post-LN, flatten head with padding mask") {
+  FlowformerClassifierConfig c = FlowformerClassifierConfig::uea(3, 10, 4);
+  c.layer.d_model = 8;
+  c.layer.n_heads = 2;
+  c.layer.d_ff = 16;
+  c.input_scale = std::sqrt(8.0);
+  Generator gen(4);
+  FlowformerClassifier model(c, &gen);
+  CHECK(model.head->weight.shape() == Shape{4, 80});
+  Tensor x = randn({2, 10, 3}, {}, &gen);
+  std::vector<uint8_t> m(20, 0);
+  for (int t = 7; t < 10; ++t) m[t] = 1;  // sample 0 has 7 valid steps
+  Tensor mask = tensor(m, {2, 10}).to(kBool);
+  CHECK(model.forward(x, mask).shape() == Shape{2, 4});
+  CHECK_THROWS_WITH_AS(model.forward(randn({2, 9, 3})), doctest::Contains("padded to max_len"), Error);
+  model.eval();
+  // The head ignores padded positions: changing the head weights there changes nothing.
+  Tensor before = model.forward(x, mask);
+  {
+    NoGradGuard no_grad;
+    model.head->weight.narrow(1, 7 * 8, 3 * 8).fill_(100.0);
+  }
+  Tensor after = model.forward(x, mask);
+  CHECK(testing::max_abs_diff(before.select(0, 0), after.select(0, 0)) < 1e-5);
+  CHECK(testing::max_abs_diff(before.select(0, 1), after.select(0, 1)) > 1.0);
+  model.train();
+  check_all_grads(model, model.forward(x, mask));
+}
+
+TEST_CASE("FlowformerLM: causal logits, tied embeddings, fairseq positions") {
+  FlowformerLMConfig c;
+  c.vocab_size = 30;
+  c.d_model = 16;
+  c.n_heads = 2;
+  c.d_ff = 32;
+  c.n_layers = 2;
+  c.max_len = 12;
+  Generator gen(5);
+  FlowformerLM lm(c, &gen);
+  CHECK(!has_key(lm, "output_projection.weight"));  // tied
+  CHECK(to_vector<float>(lm.embed_tokens->weight.select(0, 1)) == std::vector<float>(16, 0.0f));  // <pad> row
+  Tensor tokens = randint(2, 30, {2, 12}, {kInt64}, &gen);
+  lm.eval();
+  Tensor logits = lm.forward(tokens);
+  CHECK(logits.shape() == Shape{2, 12, 30});
+  Tensor changed = tokens.clone();
+  {
+    NoGradGuard no_grad;
+    changed.narrow(1, 8, 4).fill_(3.0);
+  }
+  Tensor logits2 = lm.forward(changed);
+  CHECK(testing::max_abs_diff(logits.narrow(1, 0, 8), logits2.narrow(1, 0, 8)) < 1e-5);
+  CHECK(testing::max_abs_diff(logits.narrow(1, 8, 4), logits2.narrow(1, 8, 4)) > 1e-4);
+  lm.train();
+  Tensor loss = cross_entropy(lm.forward(tokens).reshape({24, 30}), tokens.reshape({24}));
+  check_all_grads(lm, loss);
+
+  c.attention = AttentionKind::Softmax;
+  c.tie_weights = false;
+  FlowformerLM baseline(c, &gen);
+  CHECK(has_key(baseline, "output_projection.weight"));
+  CHECK(baseline.forward(tokens).shape() == Shape{2, 12, 30});
+}
+
+TEST_CASE("FlowformerVision: four stages, token counts, drop-path schedule, gradients") {
+  FlowformerVisionConfig c;
+  c.img_size = 32;  // 8x8 patches -> 4x4 -> 2x2 -> 1x1
+  c.num_classes = 5;
+  c.embed_dims = {8, 12, 16, 24};
+  c.depths = {1, 1, 2, 1};
+  c.n_heads = 2;
+  Generator gen(6);
+  FlowformerVision model(c, &gen);
+  CHECK(model.pos_embed.shape() == Shape{1, 64, 8});     // (32/4)² tokens
+  CHECK(model.downsamples->size() == 3);
+  CHECK((*model.downsamples)[2].weight.shape() == Shape{24, 16, 2, 2});
+  CHECK((*model.stages)[0][0].config.drop_path == 0.0);
+  CHECK((*model.stages)[3][0].config.drop_path == doctest::Approx(0.2));
+  CHECK((*model.stages)[2][1].gamma.defined());          // LayerScale on the MLP branch
+  CHECK(has_key(model, "stages.2.1.attn.out_projection.weight"));
+  Tensor images = randn({2, 3, 32, 32}, {}, &gen);
+  CHECK(model.forward(images).shape() == Shape{2, 5});
+  check_all_grads(model, model.forward(images));
+  CHECK_THROWS_AS(model.forward(randn({2, 3, 8, 8})), Error);
+  // The paper model: 224² images, 3136 tokens in stage 1, [96, 192, 384, 768] x [3, 3, 10, 3].
+  FlowformerVisionConfig paper;
+  CHECK(paper.embed_dims.back() == 768);
+}
+
+TEST_CASE("DecisionTransformer: interleaved tokens, tanh actions, causal in steps") {
+  DecisionTransformerConfig c;
+  c.state_dim = 5;
+  c.act_dim = 2;
+  c.hidden = 16;
+  c.n_layers = 2;
+  c.n_heads = 2;
+  c.d_ff = 32;
+  c.max_ep_len = 50;
+  Generator gen(7);
+  DecisionTransformer dt(c, &gen);
+  const int64_t B = 2, K = 6;
+  Tensor s = randn({B, K, 5}, {}, &gen), a = randn({B, K, 2}, {}, &gen), r = randn({B, K, 1}, {}, &gen);
+  Tensor t = randint(0, 50, {B, K}, {kInt64}, &gen);
+  dt.eval();
+  auto out = dt.forward(s, a, r, t);
+  CHECK(out.action_preds.shape() == Shape{B, K, 2});
+  CHECK(out.state_preds.shape() == Shape{B, K, 5});
+  CHECK(out.return_preds.shape() == Shape{B, K, 1});
+  CHECK(max(abs(out.action_preds)).item<double>() <= 1.0);
+  // The action predicted at step k sees R_≤k, s_≤k and a_<k only: changing a_k changes nothing at k.
+  Tensor a2 = a.clone();
+  {
+    NoGradGuard no_grad;
+    a2.narrow(1, 3, 3).fill_(0.7);
+  }
+  auto out2 = dt.forward(s, a2, r, t);
+  CHECK(testing::max_abs_diff(out.action_preds.narrow(1, 0, 4), out2.action_preds.narrow(1, 0, 4)) < 1e-5);
+  CHECK(testing::max_abs_diff(out.action_preds.narrow(1, 4, 2), out2.action_preds.narrow(1, 4, 2)) > 1e-6);
+  dt.train();
+  Tensor loss = mse_loss(dt.forward(s, a, r, t).action_preds, a);
+  loss.backward();
+  CHECK(dt.predict_action->weight.grad().defined());
+  CHECK(dt.embed_timestep->weight.grad().defined());
+  CHECK(!dt.predict_state->weight.grad().defined());  // not in the loss
+  CHECK_THROWS_AS(dt.forward(s, a.narrow(1, 0, 5), r, t), Error);
+
+  c.attention = AttentionKind::Softmax;  // the DT baseline
+  DecisionTransformer baseline(c, &gen);
+  baseline.eval();
+  CHECK(baseline.forward(s, a, r, t).action_preds.shape() == Shape{B, K, 2});
+  CHECK(testing::max_abs_diff(baseline.forward(s, a, r, t).action_preds.narrow(1, 0, 4),
+                              baseline.forward(s, a2, r, t).action_preds.narrow(1, 0, 4)) < 1e-5);
+}
