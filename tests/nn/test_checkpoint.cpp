@@ -2,7 +2,6 @@
 // optimiser state, atomic writes, the missing/unexpected/wrong-shape errors, and loading an
 // official-style FlowAttention state dict written with the plain HDF5 C API, the way
 // h5py writes `f[k] = v.float().numpy()` (no Python needed at test time).
-#include <dlfcn.h>
 #include <unistd.h>
 
 #include <cstdio>
@@ -11,16 +10,8 @@
 #include "flow_reference.h"
 #include "testing.h"
 
-// The HDF5 C API for the independent writer. The test executable is not linked against HDF5
-// (only libconflux is, privately), so the functions are looked up in the already-loaded
-// libhdf5 with dlsym; the header only provides the types.
-#if __has_include(<hdf5.h>)
+// The HDF5 C API writes and inspects files independently of Conflux's checkpoint code.
 #include <hdf5.h>
-#define CFX_TEST_HDF5_HEADER 1
-#elif __has_include(<hdf5/serial/hdf5.h>)
-#include <hdf5/serial/hdf5.h>
-#define CFX_TEST_HDF5_HEADER 1
-#endif
 
 using namespace cfx;
 using namespace cfx::nn;
@@ -200,77 +191,22 @@ TEST_CASE("checkpoint: optimiser state under /optimizer resumes training exactly
   CHECK(raw.size() == c->state_dict().size());
 }
 
-#if defined(CFX_TEST_HDF5_HEADER)
 namespace {
 
-// The few HDF5 calls the writer needs, resolved from the loaded libhdf5.
-struct Hdf5Api {
-  decltype(&H5open) open = nullptr;
-  decltype(&H5Fcreate) fcreate = nullptr;
-  decltype(&H5Fclose) fclose = nullptr;
-  decltype(&H5Screate_simple) screate_simple = nullptr;
-  decltype(&H5Sclose) sclose = nullptr;
-  decltype(&H5Dcreate2) dcreate = nullptr;
-  decltype(&H5Dwrite) dwrite = nullptr;
-  decltype(&H5Dclose) dclose = nullptr;
-  decltype(&H5Fopen) fopen = nullptr;
-  decltype(&H5Dopen2) dopen = nullptr;
-  decltype(&H5Dget_type) dget_type = nullptr;
-  decltype(&H5Dget_space) dget_space = nullptr;
-  decltype(&H5Sget_simple_extent_dims) sget_dims = nullptr;
-  decltype(&H5Tequal) tequal = nullptr;
-  decltype(&H5Tclose) tclose = nullptr;
-  hid_t* ieee_f32le = nullptr;   // H5T_IEEE_F32LE: what h5py writes for numpy '<f4'
-  hid_t* native_double = nullptr;
-  bool ok() const {
-    return open && fcreate && fclose && screate_simple && sclose && dcreate && dwrite && dclose && fopen && dopen &&
-           dget_type && dget_space && sget_dims && tequal && tclose && ieee_f32le && native_double;
-  }
-};
-
-Hdf5Api load_hdf5_api() {
-  Hdf5Api a;
-  auto sym = [](const char* name) { return dlsym(RTLD_DEFAULT, name); };
-  a.open = reinterpret_cast<decltype(a.open)>(sym("H5open"));
-  a.fcreate = reinterpret_cast<decltype(a.fcreate)>(sym("H5Fcreate"));
-  a.fclose = reinterpret_cast<decltype(a.fclose)>(sym("H5Fclose"));
-  a.screate_simple = reinterpret_cast<decltype(a.screate_simple)>(sym("H5Screate_simple"));
-  a.sclose = reinterpret_cast<decltype(a.sclose)>(sym("H5Sclose"));
-  a.dcreate = reinterpret_cast<decltype(a.dcreate)>(sym("H5Dcreate2"));
-  a.dwrite = reinterpret_cast<decltype(a.dwrite)>(sym("H5Dwrite"));
-  a.dclose = reinterpret_cast<decltype(a.dclose)>(sym("H5Dclose"));
-  a.fopen = reinterpret_cast<decltype(a.fopen)>(sym("H5Fopen"));
-  a.dopen = reinterpret_cast<decltype(a.dopen)>(sym("H5Dopen2"));
-  a.dget_type = reinterpret_cast<decltype(a.dget_type)>(sym("H5Dget_type"));
-  a.dget_space = reinterpret_cast<decltype(a.dget_space)>(sym("H5Dget_space"));
-  a.sget_dims = reinterpret_cast<decltype(a.sget_dims)>(sym("H5Sget_simple_extent_dims"));
-  a.tequal = reinterpret_cast<decltype(a.tequal)>(sym("H5Tequal"));
-  a.tclose = reinterpret_cast<decltype(a.tclose)>(sym("H5Tclose"));
-  a.ieee_f32le = static_cast<hid_t*>(sym("H5T_IEEE_F32LE_g"));
-  a.native_double = static_cast<hid_t*>(sym("H5T_NATIVE_DOUBLE_g"));
-  if (a.open) a.open();  // initialises the H5T_*_g globals
-  return a;
-}
-
 // h5py's `f[key] = array.astype('<f4')`: a contiguous float32 LE dataset at the root.
-void write_like_h5py(const Hdf5Api& h5, hid_t file, const std::string& key, const std::vector<double>& data,
+void write_like_h5py(hid_t file, const std::string& key, const std::vector<double>& data,
                      const std::vector<hsize_t>& dims) {
-  const hid_t space = h5.screate_simple(static_cast<int>(dims.size()), dims.data(), nullptr);
-  const hid_t dset = h5.dcreate(file, key.c_str(), *h5.ieee_f32le, space, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
+  const hid_t space = H5Screate_simple(static_cast<int>(dims.size()), dims.data(), nullptr);
+  const hid_t dset = H5Dcreate2(file, key.c_str(), H5T_IEEE_F32LE, space, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
   REQUIRE(dset >= 0);
-  REQUIRE(h5.dwrite(dset, *h5.native_double, H5S_ALL, H5S_ALL, H5P_DEFAULT, data.data()) >= 0);
-  h5.dclose(dset);
-  h5.sclose(space);
+  REQUIRE(H5Dwrite(dset, H5T_NATIVE_DOUBLE, H5S_ALL, H5S_ALL, H5P_DEFAULT, data.data()) >= 0);
+  H5Dclose(dset);
+  H5Sclose(space);
 }
 
 }  // namespace
 
 TEST_CASE("checkpoint: official-style FlowAttention weights written with the HDF5 C API load and compute") {
-  const Hdf5Api h5 = load_hdf5_api();
-  if (!h5.ok()) {
-    MESSAGE("SKIPPED: the HDF5 C API could not be resolved in this process");
-    return;
-  }
   // The official Flow_Attention(d_input=6, d_model=8, d_output=6, n_heads=2) state dict.
   testing::OfficialFlowWeights w;
   w.d_input = 6, w.d_model = 8, w.d_output = 6, w.n_heads = 2;
@@ -283,18 +219,17 @@ TEST_CASE("checkpoint: official-style FlowAttention weights written with the HDF
     for (double& x : *v) x = static_cast<double>(static_cast<float>(x));
 
   const fs::path path = temp_path("official_flow_attention.h5");
-  // 0x0002u = H5F_ACC_TRUNC without the macro's H5check()/H5open() calls (unlinked symbols).
-  const hid_t file = h5.fcreate(path.c_str(), 0x0002u, H5P_DEFAULT, H5P_DEFAULT);
+  const hid_t file = H5Fcreate(path.c_str(), H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT);
   REQUIRE(file >= 0);
-  write_like_h5py(h5, file, "query_projection.weight", w.wq, {8, 6});
-  write_like_h5py(h5, file, "query_projection.bias", w.bq, {8});
-  write_like_h5py(h5, file, "key_projection.weight", w.wk, {8, 6});
-  write_like_h5py(h5, file, "key_projection.bias", w.bk, {8});
-  write_like_h5py(h5, file, "value_projection.weight", w.wv, {8, 6});
-  write_like_h5py(h5, file, "value_projection.bias", w.bv, {8});
-  write_like_h5py(h5, file, "out_projection.weight", w.wo, {6, 8});
-  write_like_h5py(h5, file, "out_projection.bias", w.bo, {6});
-  h5.fclose(file);
+  write_like_h5py(file, "query_projection.weight", w.wq, {8, 6});
+  write_like_h5py(file, "query_projection.bias", w.bq, {8});
+  write_like_h5py(file, "key_projection.weight", w.wk, {8, 6});
+  write_like_h5py(file, "key_projection.bias", w.bk, {8});
+  write_like_h5py(file, "value_projection.weight", w.wv, {8, 6});
+  write_like_h5py(file, "value_projection.bias", w.bv, {8});
+  write_like_h5py(file, "out_projection.weight", w.wo, {6, 8});
+  write_like_h5py(file, "out_projection.bias", w.bo, {6});
+  H5Fclose(file);
 
   FlowAttentionConfig cfg;
   cfg.d_input = 6, cfg.d_model = 8, cfg.d_output = 6, cfg.n_heads = 2;
@@ -310,32 +245,27 @@ TEST_CASE("checkpoint: official-style FlowAttention weights written with the HDF
 }
 
 TEST_CASE("checkpoint: files written by save() are what h5py expects (root datasets, '<f4', PyTorch shapes)") {
-  const Hdf5Api h5 = load_hdf5_api();
-  if (!h5.ok()) {
-    MESSAGE("SKIPPED: the HDF5 C API could not be resolved in this process");
-    return;
-  }
   FlowAttentionConfig cfg;
   cfg.d_input = 6, cfg.d_model = 8, cfg.d_output = 5, cfg.n_heads = 2;
   FlowAttention attn(cfg);
   const fs::path path = temp_path("for_h5py.h5");
   save(attn, path);
-  const hid_t file = h5.fopen(path.c_str(), 0x0000u /* H5F_ACC_RDONLY */, H5P_DEFAULT);
+  const hid_t file = H5Fopen(path.c_str(), H5F_ACC_RDONLY, H5P_DEFAULT);
   REQUIRE(file >= 0);
   for (const auto& [key, t] : attn.state_dict()) {
     INFO("key ", key);
-    const hid_t dset = h5.dopen(file, ("/" + key).c_str(), H5P_DEFAULT);  // a root dataset with the dotted name
+    const hid_t dset = H5Dopen2(file, ("/" + key).c_str(), H5P_DEFAULT);  // a root dataset with the dotted name
     REQUIRE(dset >= 0);
-    const hid_t type = h5.dget_type(dset);
-    CHECK(h5.tequal(type, *h5.ieee_f32le) > 0);
-    const hid_t space = h5.dget_space(dset);
+    const hid_t type = H5Dget_type(dset);
+    CHECK(H5Tequal(type, H5T_IEEE_F32LE) > 0);
+    const hid_t space = H5Dget_space(dset);
     std::vector<hsize_t> dims(static_cast<size_t>(t.dim()));
-    CHECK(h5.sget_dims(space, dims.data(), nullptr) == t.dim());
+    CHECK(H5Sget_simple_extent_dims(space, dims.data(), nullptr) == t.dim());
     CHECK(Shape(dims.begin(), dims.end()) == t.shape());
-    h5.sclose(space);
-    h5.tclose(type);
-    h5.dclose(dset);
+    H5Sclose(space);
+    H5Tclose(type);
+    H5Dclose(dset);
   }
-  h5.fclose(file);
+  H5Fclose(file);
 }
-#endif
+
