@@ -49,7 +49,8 @@ const std::vector<UnaryRow>& unary_rows() {
 
 TEST_CASE("unary ops: values and float64 gradcheck, contiguous and strided") {
   for (const UnaryRow& row : unary_rows()) {
-    CAPTURE(row.name);
+    const std::string op_name = row.name;
+    CAPTURE(op_name);
     Tensor x = rand64({4, 3}, 11, row.lo, row.hi);
     const auto xs = to_vector<double>(x);
     const auto ys = to_vector<double>(row.fn(x));
@@ -88,7 +89,8 @@ TEST_CASE("binary ops with broadcasting: values and gradcheck") {
       {{3, 4}, {3, 4}}, {{3, 4}, {4}}, {{3, 1}, {1, 4}}, {{2, 3, 4}, {}}, {{4}, {2, 3, 4}}};
   for (const Row& row : rows) {
     for (const auto& [sa, sb] : shapes) {
-      CAPTURE(row.name);
+      const std::string op_name = row.name;
+    CAPTURE(op_name);
       CAPTURE(shape_str(sa));
       CAPTURE(shape_str(sb));
       Tensor a = rand64(sa, 21, 0.5, 2.0), b = rand64(sb, 22, 0.5, 2.0);

@@ -56,7 +56,8 @@ std::vector<Tensor> inputs(const Case& c, uint64_t seed) {
 
 TEST_CASE("fused flow_attention == composite reference (float64 ~1e-12, float32 ~1e-5)") {
   for (const Case& c : cases()) {
-    CAPTURE(c.name);
+    const std::string case_name = c.name;
+    CAPTURE(case_name);
     auto in = inputs(c, 100);
     Tensor fused = flow_attention(in[0], in[1], in[2], c.opts);
     Tensor ref = flow_attention_reference(in[0], in[1], in[2], c.opts);
@@ -88,7 +89,8 @@ TEST_CASE("fused flow_attention == composite reference (float64 ~1e-12, float32 
 
 TEST_CASE("flow_attention float64 gradcheck for every variant") {
   for (const Case& c : cases()) {
-    CAPTURE(c.name);
+    const std::string case_name = c.name;
+    CAPTURE(case_name);
     auto in = inputs(c, 200);
     CHECK_GRADCHECK([&](const std::vector<Tensor>& x) { return flow_attention(x[0], x[1], x[2], c.opts); }, in);
   }

@@ -66,7 +66,8 @@ TEST_CASE("reductions and views: float64 gradcheck") {
       {"to float32 and back", [](auto& in) { return (in[0].to(kFloat32) * 2.0).to(kFloat64); }},
   };
   for (const auto& [name, fn] : rows) {
-    CAPTURE(name);
+    const std::string row_name = name;
+    CAPTURE(row_name);
     GradcheckOptions opts;
     if (std::string(name) == "to float32 and back") {  // float32 rounding: larger step, looser tolerance
       opts.eps = 1e-3;
