@@ -25,6 +25,19 @@ Node::Node(std::string name, std::vector<Edge> next, std::vector<Shape> input_sh
   for (const Edge& e : next_) needs_.push_back(e.needed());
 }
 
+Node::~Node() {
+  std::vector<std::shared_ptr<Node>> doomed;
+  for (Edge& e : next_)
+    if (e.node) doomed.push_back(std::move(e.node));
+  while (!doomed.empty()) {
+    std::shared_ptr<Node> n = std::move(doomed.back());
+    doomed.pop_back();
+    if (n.use_count() == 1)  // we hold the last reference: take its inputs before it dies
+      for (Edge& e : n->next_)
+        if (e.node) doomed.push_back(std::move(e.node));
+  }
+}
+
 std::vector<Tensor> Node::apply(const Tensor& grad_output) {
   CFX_CHECK(backward_, "backward: trying to backward through the graph a second time (at node '",
             name_, "'); its saved tensors were freed. Pass retain_graph=true to the first backward.");

@@ -39,6 +39,11 @@ class Node {
  public:
   Node(std::string name, std::vector<Edge> next, std::vector<Shape> input_shapes, Shape output_shape,
        BackwardFn backward);
+  // Frees the chain of nodes above it iteratively: a long recurrence would otherwise be
+  // destroyed recursively, one stack frame per node, and overflow the stack.
+  ~Node();
+  Node(const Node&) = delete;
+  Node& operator=(const Node&) = delete;
 
   const std::string& name() const { return name_; }
   const std::vector<Edge>& next_edges() const { return next_; }

@@ -48,7 +48,7 @@ enum class FlowFeatureMap {
 
 enum class FlowCompetition {
   Sequence,  // softmax of O_hat over the S keys: every PyTorch variant (default)
-  Heads,     // softmax over the H heads of each key, times S: the LRA quirk (0.5); non-causal only
+  Heads,     // softmax over the H heads of each key, times S: LRA quirk (0.5); non-causal only
 };
 
 struct FlowAttentionConfig {

@@ -30,6 +30,10 @@ TEST_CASE("deep graphs do not overflow the stack") {
   for (int i = 0; i < 100000; ++i) y = y + 1e-6;
   y.sum().backward();
   check_values(x.grad(), {1});
+  {  // A deep graph dropped without backward is freed iteratively too.
+    Tensor z = x;
+    for (int i = 0; i < 200000; ++i) z = z * 1.0;
+  }
 }
 
 TEST_CASE("NoGradGuard, detach and requires_grad") {
