@@ -7,6 +7,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <vector>
 
 #include "core/device.h"
 
@@ -32,6 +33,23 @@ MemoryStats cpu_memory_stats();
 void reset_peak_cpu_memory();
 // Returns cached blocks to the system.
 void empty_cpu_cache();
+
+// A std allocator drawing from the CPU caching allocator, so kernels' scratch and saved state
+// reuse cached blocks and show up in cpu_memory_stats() (benchmarks and the linear-memory
+// tests see every byte).
+template <class T>
+struct CpuBufferAllocator {
+  using value_type = T;
+  CpuBufferAllocator() = default;
+  template <class U>
+  CpuBufferAllocator(const CpuBufferAllocator<U>&) {}
+  T* allocate(size_t n) { return static_cast<T*>(cpu_allocator()->allocate(n * sizeof(T))); }
+  void deallocate(T* p, size_t n) { cpu_allocator()->deallocate(p, n * sizeof(T)); }
+  template <class U>
+  bool operator==(const CpuBufferAllocator<U>&) const { return true; }
+};
+template <class T>
+using CpuBuffer = std::vector<T, CpuBufferAllocator<T>>;
 
 // Registry so backends can provide the allocator of their device type.
 Allocator* allocator_for(Device device);

@@ -187,8 +187,8 @@ template <class T, class F>
 void for_each_head(int64_t n_heads, int64_t scratch_len, const F& body) {
   BlasSingleThreaded blas_guard(n_heads > 1 && num_threads() > 1);
   parallel_for(0, n_heads, 1, [&](int64_t begin, int64_t end) {
-    std::unique_ptr<T[]> scratch(new T[static_cast<size_t>(std::max<int64_t>(scratch_len, 1))]);
-    for (int64_t bh = begin; bh < end; ++bh) body(bh, scratch.get());
+    CpuBuffer<T> scratch(static_cast<size_t>(std::max<int64_t>(scratch_len, 1)));
+    for (int64_t bh = begin; bh < end; ++bh) body(bh, scratch.data());
   });
 }
 
@@ -539,7 +539,7 @@ void noncausal_backward(const FlowAttentionConfig& c, const T* q, const T* k, co
                         T* grad_v) {
   const int64_t L = c.L, S = c.S, D = c.D, M = c.M;
   const bool need_qk = grad_q || grad_k;
-  std::vector<T> g_ohat(static_cast<size_t>(c.B * c.H * S));  // [B,H,S] gC, then gO_hat_raw
+  CpuBuffer<T> g_ohat(static_cast<size_t>(c.B * c.H * S));  // [B,H,S] gC, then gO_hat_raw
   auto zero_head = [&](int64_t bh) {  // no valid key: y = 0 whatever q, k, v
     if (grad_q) std::fill_n(grad_q + bh * L * D, L * D, T(0));
     if (grad_k) std::fill_n(grad_k + bh * S * D, S * D, T(0));

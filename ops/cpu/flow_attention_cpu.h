@@ -39,6 +39,8 @@
 #include <cstdint>
 #include <vector>
 
+#include "core/allocator.h"
+
 namespace cfx::cpu {
 
 enum class FlowFeatureMap {
@@ -69,19 +71,19 @@ struct FlowAttentionConfig {
 // flow_attention_forward, which resizes the vectors, so one object can be reused across calls.
 template <class T>
 struct FlowAttentionSaved {
-  std::vector<T> sink_incoming;       // I:     [B,H,L]  0.2 1/((q+eps).(k_bar+eps)); 0.3 n_i/(..)
-  std::vector<T> sink_allocation;     // A:     [B,H,L]  sigma(I_hat * L/S); causal sigma(I_hat)
-  std::vector<T> source_outgoing;     // O:     [B,H,S]  0 for padded keys
-  std::vector<T> conserved_source;    // O_hat: [B,H,S]  BEFORE the clamp (its mask needs it)
-  std::vector<T> source_competition;  // C:     [B,H,S]  0 for padded keys
+  CpuBuffer<T> sink_incoming;       // I:     [B,H,L]  0.2 1/((q+eps).(k_bar+eps)); 0.3 n_i/(..)
+  CpuBuffer<T> sink_allocation;     // A:     [B,H,L]  sigma(I_hat * L/S); causal sigma(I_hat)
+  CpuBuffer<T> source_outgoing;     // O:     [B,H,S]  0 for padded keys
+  CpuBuffer<T> conserved_source;    // O_hat: [B,H,S]  BEFORE the clamp (its mask needs it)
+  CpuBuffer<T> source_competition;  // C:     [B,H,S]  0 for padded keys
   // non-causal only (empty when causal):
-  std::vector<T> key_sum;             // k_bar: [B,H,D]  sum of phi(k) over valid keys
-  std::vector<T> query_sum;           // q_bar: [B,H,D]  sum of phi(q)
-  std::vector<T> source_flow;         // a:     [B,H,D]  sum_j phi(k_j) O_j
-  std::vector<T> sink_flow;           // b:     [B,H,D]  sum_i phi(q_i) I_i
-  std::vector<T> kv;                  // KV:    [B,H,D,M] sum_j phi(k_j) (C_j v_j)^T
+  CpuBuffer<T> key_sum;             // k_bar: [B,H,D]  sum of phi(k) over valid keys
+  CpuBuffer<T> query_sum;           // q_bar: [B,H,D]  sum of phi(q)
+  CpuBuffer<T> source_flow;         // a:     [B,H,D]  sum_j phi(k_j) O_j
+  CpuBuffer<T> sink_flow;           // b:     [B,H,D]  sum_i phi(q_i) I_i
+  CpuBuffer<T> kv;                  // KV:    [B,H,D,M] sum_j phi(k_j) (C_j v_j)^T
   // causal only (empty when non-causal):
-  std::vector<T> competition_prefix;  // D_i of 0.6: [B,H,L]  sum_{j<=i} exp(clamp(O_hat_j))
+  CpuBuffer<T> competition_prefix;  // D_i of 0.6: [B,H,L]  sum_{j<=i} exp(clamp(O_hat_j))
 };
 
 // y: [B,H,L,M] is overwritten. saved may be null (inference: nothing is kept).
