@@ -1,0 +1,70 @@
+// What a conflux-lra run keeps on disk so that --resume continues it exactly:
+//
+//   <out>/ckpt_<step>.h5   model + optimiser state (nn::save, written to .tmp and renamed)
+//   <out>/state.json       the commit point, written after the checkpoint (also tmp + rename):
+//                          {"checkpoint": "ckpt_000500.h5", "step": 500, "epoch": 3, "batch": 12,
+//                           "rng_seed": 1, "rng_offset": 81920, "elapsed_s": 61.2}
+//   <out>/config.json      every flag of the run (eval and --resume start from it)
+//
+// A crash between the checkpoint and state.json leaves state.json naming the previous
+// checkpoint, which is still on disk (the newest `keep` checkpoints are kept).
+// Also here: the endless, seekable stream of training batches.
+#pragma once
+
+#include <cstdint>
+#include <filesystem>
+#include <memory>
+#include <optional>
+#include <string>
+
+#include "data/dataloader.h"
+#include "nn/module.h"
+#include "nn/optim.h"
+
+namespace cfx::lra {
+
+struct RunState {
+  std::string checkpoint;     // file name inside the run directory
+  int64_t step = 0;           // optimiser updates done
+  int64_t epoch = 0;          // the training loader's epoch of the next batch
+  int64_t batch = 0;          // batches already taken from that epoch
+  uint64_t rng_seed = 0;      // the default generator (dropout masks) ...
+  uint64_t rng_offset = 0;    // ... and how far it has been drawn
+  double elapsed_s = 0.0;     // training wall time of all sessions so far
+};
+
+// Writes text to path.tmp, then renames it over path.
+void write_file_atomically(const std::filesystem::path& path, const std::string& text);
+std::string read_file(const std::filesystem::path& path);
+
+// ckpt_<step>.h5 then state.json; then deletes all but the newest `keep` step checkpoints.
+// Fills state.checkpoint.
+void save_run(const std::filesystem::path& out, const nn::Module& model, const nn::Optimizer& optimizer,
+              RunState& state, int64_t keep);
+// Removes the step checkpoints and state.json of an earlier run in `out` (a fresh start).
+void clear_run(const std::filesystem::path& out);
+// state.json of a run directory, or nullopt when there is none.
+std::optional<RunState> read_run_state(const std::filesystem::path& out);
+// Loads the model and optimiser from state.checkpoint (throws naming the file on any mismatch).
+void load_run(const std::filesystem::path& out, const RunState& state, nn::Module& model, nn::Optimizer& optimizer);
+
+// The default generator's position (what dropout draws from), and setting it back.
+void capture_rng(RunState& state);
+void restore_rng(const RunState& state);
+
+// Endless training batches: epochs follow one another; position() and seek() make it resumable.
+class BatchStream {
+ public:
+  BatchStream(std::shared_ptr<const data::Dataset> dataset, const data::DataLoaderOptions& opts);
+  data::Batch next_batch();
+  int64_t epoch() const { return epoch_; }  // of the next batch
+  int64_t batch() const { return batch_; }  // batches taken from that epoch
+  // Moves to (epoch, batch) as if the batches before it had been taken (same seed -> same order).
+  void seek(int64_t epoch, int64_t batch);
+
+ private:
+  data::DataLoader loader_;
+  int64_t epoch_ = 0, batch_ = 0;
+};
+
+}  // namespace cfx::lra
