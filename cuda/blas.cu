@@ -1,0 +1,126 @@
+// CUDA bmm_kernel (ops/kernels.h) on cuBLAS, and the row-major strided-batched GEMM helper
+// the other CUDA files use (cuda/runtime.h). CPU twin: ops/cpu/blas_cpu.cpp.
+//
+//   out[b] = a[b] @ b[b],  a [Bt,M,K], b [Bt,K,N], out [Bt,M,N] dense;  float32 -> Sgemm,
+//   float64 -> Dgemm, one cublas<t>gemmStridedBatched call for the whole batch.
+//
+// cuBLAS is column-major. A row-major matrix X (r x c, leading dim ld) is, read column-major,
+// Xᵀ (c x r, same ld). So the row-major product C = op(A) op(B) is computed as the
+// column-major product Cᵀ = op(B)ᵀ op(A)ᵀ: swap the operands and m <-> n, keep each
+// operand's own transpose flag. What cuBLAS takes without a copy (as on the CPU):
+//   - a row-major matrix (stride[-1] == 1, ld = stride[-2])           -> no transpose;
+//   - a transposed view (stride[-2] == 1, ld = stride[-1])            -> transpose;
+//   - any batch stride, 0 included (a matrix broadcast over the batch).
+// A matrix with neither unit stride is copied to dense first (once if broadcast).
+#include <climits>
+#include <optional>
+#include <type_traits>
+
+#include "cuda/loops.cuh"
+#include "ops/kernels.h"
+
+namespace cfx::cuda {
+
+template <class T>
+void gemm_strided_batched(CudaContext& ctx, bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, T alpha,
+                          const T* a, int64_t lda, int64_t stride_a, const T* b, int64_t ldb, int64_t stride_b,
+                          T beta, T* c, int64_t ldc, int64_t stride_c, int64_t batch) {
+  if (m == 0 || n == 0 || batch == 0) return;
+  for (int64_t v : {m, n, k, lda, ldb, ldc, batch})
+    CFX_CHECK(v <= INT_MAX, "cuda gemm: size ", v, " exceeds the cuBLAS (32-bit int) limit");
+  const auto i = [](int64_t v) { return static_cast<int>(v); };
+  const cublasOperation_t op_a = trans_a ? CUBLAS_OP_T : CUBLAS_OP_N;
+  const cublasOperation_t op_b = trans_b ? CUBLAS_OP_T : CUBLAS_OP_N;
+  DeviceGuard guard(ctx.device());
+  cublasHandle_t h = ctx.cublas();
+  // Cᵀ (n x m) = op(B)ᵀ (n x k) · op(A)ᵀ (k x m), every matrix read as its column-major transpose.
+  if constexpr (std::is_same_v<T, float>)
+    CFX_CUBLAS_CHECK(cublasSgemmStridedBatched(h, op_b, op_a, i(n), i(m), i(k), &alpha, b, i(ldb), stride_b, a,
+                                               i(lda), stride_a, &beta, c, i(ldc), stride_c, i(batch)));
+  else
+    CFX_CUBLAS_CHECK(cublasDgemmStridedBatched(h, op_b, op_a, i(n), i(m), i(k), &alpha, b, i(ldb), stride_b, a,
+                                               i(lda), stride_a, &beta, c, i(ldc), stride_c, i(batch)));
+}
+
+template void gemm_strided_batched<float>(CudaContext&, bool, bool, int64_t, int64_t, int64_t, float, const float*,
+                                          int64_t, int64_t, const float*, int64_t, int64_t, float, float*, int64_t,
+                                          int64_t, int64_t);
+template void gemm_strided_batched<double>(CudaContext&, bool, bool, int64_t, int64_t, int64_t, double,
+                                           const double*, int64_t, int64_t, const double*, int64_t, int64_t, double,
+                                           double*, int64_t, int64_t, int64_t);
+
+namespace {
+
+// One GEMM operand as cuBLAS wants it (in the row-major terms of gemm_strided_batched).
+struct GemmOperand {
+  const void* data = nullptr;
+  int64_t batch_stride = 0;  // elements between batch items; 0 = broadcast
+  bool trans = false;
+  int64_t ld = 1;
+  Tensor copy;  // keeps a dense copy alive when one was needed
+};
+
+// The BLAS layout (transposed?, ld) of a rows x cols matrix with element strides (rs, cs),
+// if it has one; ld >= max(1, leading extent); a stride over a size-1 dim never matters.
+// Identical to blas_layout in ops/cpu/blas_cpu.cpp.
+std::optional<std::pair<bool, int64_t>> blas_layout(int64_t rows, int64_t cols, int64_t rs, int64_t cs) {
+  const int64_t min_ld_row = std::max<int64_t>(cols, 1), min_ld_col = std::max<int64_t>(rows, 1);
+  if ((cs == 1 || cols == 1) && (rows == 1 || rs >= min_ld_row)) return std::pair{false, rows == 1 ? min_ld_row : rs};
+  if ((rs == 1 || rows == 1) && (cols == 1 || cs >= min_ld_col)) return std::pair{true, cols == 1 ? min_ld_col : cs};
+  return std::nullopt;
+}
+
+GemmOperand gemm_operand(const Tensor& t) {
+  const int64_t batch = t.size(0), rows = t.size(1), cols = t.size(2);
+  GemmOperand op;
+  op.batch_stride = batch == 1 ? 0 : t.stride(0);
+  if (auto layout = blas_layout(rows, cols, t.stride(1), t.stride(2))) {
+    op.data = t.raw_data();
+    op.trans = layout->first;
+    op.ld = layout->second;
+    return op;
+  }
+  // Neither unit stride: copy to row-major on the device. A broadcast batch is copied once.
+  const int64_t copies = op.batch_stride == 0 ? 1 : batch;
+  Tensor src = ::cfx::detail::make_view(t, {copies, rows, cols}, {op.batch_stride, t.stride(1), t.stride(2)},
+                                        t.offset());
+  op.copy = make_empty(src.shape(), t.dtype(), t.device());
+  copy_kernel(t.device(), op.copy, src);
+  op.data = op.copy.raw_data();
+  op.batch_stride = copies == 1 ? 0 : rows * cols;
+  op.trans = false;
+  op.ld = std::max<int64_t>(cols, 1);
+  return op;
+}
+
+void bmm_cuda(const Tensor& a, const Tensor& b, Tensor& out) {
+  CFX_CHECK(a.dim() == 3 && b.dim() == 3 && out.dim() == 3, "bmm_kernel: expected 3-d a, b and out, got ",
+            a.shape(), ", ", b.shape(), " and ", out.shape());
+  const int64_t batch = out.size(0), m = out.size(1), n = out.size(2), k = a.size(2);
+  CFX_CHECK(a.size(0) == batch && b.size(0) == batch && a.size(1) == m && b.size(1) == k && b.size(2) == n,
+            "bmm_kernel: expected a [Bt,M,K], b [Bt,K,N], out [Bt,M,N], got ", a.shape(), ", ", b.shape(), " and ",
+            out.shape());
+  CFX_CHECK(a.dtype() == b.dtype() && a.dtype() == out.dtype(), "bmm_kernel: dtypes differ: ", a.dtype(), ", ",
+            b.dtype(), " and ", out.dtype());
+  CFX_CHECK(a.device() == out.device() && b.device() == out.device(), "bmm_kernel: tensors on different devices: ",
+            a.device(), ", ", b.device(), " and ", out.device());
+  CFX_CHECK(out.is_contiguous(), "bmm_kernel: out must be dense, got strides ", out.strides());
+  if (out.numel() == 0) return;
+  if (k == 0) {  // an empty sum: out = 0
+    fill_kernel(out.device(), out, 0.0);
+    return;
+  }
+  visit_floating(a.dtype(), "bmm", [&]<class T>() {
+    const GemmOperand A = gemm_operand(a), B = gemm_operand(b);
+    CudaContext& ctx = context(out.device().index);
+    gemm_strided_batched<T>(ctx, A.trans, B.trans, m, n, k, T(1), static_cast<const T*>(A.data), A.ld,
+                            A.batch_stride, static_cast<const T*>(B.data), B.ld, B.batch_stride, T(0),
+                            static_cast<T*>(out.raw_data()), std::max<int64_t>(n, 1), m * n, batch);
+  });
+}
+
+}  // namespace
+
+CFX_REGISTER_KERNEL(bmm_kernel, DeviceType::CUDA, bmm_cuda);
+
+}  // namespace cfx::cuda

@@ -1,0 +1,189 @@
+// Flow-Attention on CUDA vs the fused CPU kernels (themselves checked against the composite
+// oracle in tests/ops/test_flow_attention.cpp): every variant of FlowAttentionOptions,
+// forward and all three gradients, float64 and float32; shapes that exercise the kernels'
+// edges (D, M > 32 lanes, L not a multiple of the scan chunk, a batch row with no valid key);
+// linear memory; and one whole model, forward and backward, on both devices.
+//
+// Without a GPU every test prints "SKIPPED: ..." and returns.
+#include "cuda_testing.h"
+
+using namespace cfx;
+using namespace cfx::testing;
+using FA = FlowAttentionOptions;
+
+namespace {
+
+struct Case {
+  const char* name;
+  int64_t B, H, L, S, D, M;
+  FA opts;
+};
+
+FA with(FA o, auto&& edit) {
+  edit(o);
+  return o;
+}
+
+Tensor make_mask(int64_t B, int64_t S, const std::vector<int64_t>& valid_lengths) {
+  std::vector<uint8_t> m(B * S, 0);
+  for (int64_t b = 0; b < B; ++b)
+    for (int64_t s = valid_lengths[b]; s < S; ++s) m[b * S + s] = 1;
+  return tensor(m, {B, S}).to(kBool);
+}
+
+// The variants of tests/ops/test_flow_attention.cpp, plus GPU edge shapes.
+std::vector<Case> cases() {
+  return {
+      {"core L==S", 2, 3, 6, 6, 4, 3, FA::core()},
+      {"core L<S", 1, 2, 4, 7, 3, 5, FA::core()},
+      {"core L>S", 1, 2, 7, 4, 3, 2, FA::core()},
+      {"no clamp (time series)", 2, 2, 5, 5, 4, 3, FA::time_series()},
+      {"clamp 5 non-causal", 1, 2, 5, 6, 4, 3, with(FA::core(), [](FA& o) { o.clamp = 5.0; })},
+      {"lra: relu+eps, heads competition", 2, 3, 5, 5, 4, 3, FA::lra()},
+      {"relu map, sequence competition", 1, 2, 5, 6, 3, 3,
+       with(FA::time_series(), [](FA& o) { o.feature_map = FA::FeatureMap::ReluEps; })},
+      {"causal core (clamp 1)", 2, 2, 7, 7, 4, 3, with(FA::core(), [](FA& o) { o.causal = true; })},
+      {"causal nlp (clamp 5)", 1, 3, 6, 6, 3, 4, FA::nlp()},
+      {"causal rl (clamp 10)", 1, 2, 9, 9, 2, 3, FA::rl()},
+      {"causal no clamp", 1, 2, 5, 5, 4, 4, with(FA::nlp(), [](FA& o) { o.clamp = std::nullopt; })},
+      {"mask", 2, 2, 5, 6, 3, 3, with(FA::core(), [](FA& o) { o.key_padding_mask = make_mask(2, 6, {4, 6}); })},
+      {"mask, lra", 2, 3, 5, 5, 3, 2, with(FA::lra(), [](FA& o) { o.key_padding_mask = make_mask(2, 5, {3, 5}); })},
+      {"mask, a batch row without keys", 3, 2, 4, 5, 3, 2,
+       with(FA::core(), [](FA& o) { o.key_padding_mask = make_mask(3, 5, {2, 0, 5}); })},
+      {"wide heads D=40 M=36", 2, 2, 70, 50, 40, 36, FA::core()},
+      {"wide heads, lra", 2, 4, 33, 33, 40, 36, FA::lra()},
+      {"causal, 4 chunks (L=100), D=40 M=36", 1, 2, 100, 100, 40, 36, FA::nlp()},
+      {"causal, long (L=300), narrow", 2, 1, 300, 300, 2, 3, FA::rl()},
+  };
+}
+
+// The options with the mask moved to `device`.
+FA on(const FA& o, Device device) {
+  FA r = o;
+  if (o.key_padding_mask.defined()) r.key_padding_mask = o.key_padding_mask.to(device);
+  return r;
+}
+
+}  // namespace
+
+TEST_CASE("cuda flow_attention == CPU fused kernels, every variant, values and gradients") {
+  CFX_REQUIRE_CUDA_OR_SKIP();
+  for (DType dt : {kFloat64, kFloat32})
+    for (const Case& c : cases()) {
+      const std::string what = std::string(c.name) + (dt == kFloat32 ? " f32" : " f64");
+      CAPTURE(what);
+      // Inputs spread enough that sigmoid is not flat and the clamp is active for some sources.
+      Pair q = pair_of(uniform({c.B, c.H, c.L, c.D}, dt, 200, -2, 2));
+      Pair k = pair_of(uniform({c.B, c.H, c.S, c.D}, dt, 201, -2, 2));
+      Pair v = pair_of(uniform({c.B, c.H, c.S, c.M}, dt, 202, -1, 1));
+      Tensor y_cpu = flow_attention(q.cpu, k.cpu, v.cpu, c.opts);
+      Tensor y_gpu = flow_attention(q.gpu, k.gpu, v.gpu, on(c.opts, kGpu));
+      // float32: reductions over L run in another order on each device; the backward has
+      // cancellations (softmax, 1/u) that amplify them, hence atol relative to max |ref|.
+      const Tol tol = dt == kFloat64 ? Tol{1e-10, 1e-9, true} : Tol{2e-4, 1e-3, true};
+      check_close(y_gpu, y_cpu, tol, what + " y");
+      const Tensor g = uniform(y_cpu.shape(), dt, 203);
+      y_cpu.backward(g);
+      y_gpu.backward(gpu(g));
+      check_close(grad_of(q.gpu_leaf, what), grad_of(q.cpu_leaf, what), tol, what + " grad q");
+      check_close(grad_of(k.gpu_leaf, what), grad_of(k.cpu_leaf, what), tol, what + " grad k");
+      check_close(grad_of(v.gpu_leaf, what), grad_of(v.cpu_leaf, what), tol, what + " grad v");
+    }
+}
+
+TEST_CASE("cuda flow_attention: only the needed gradients, strided inputs, inference without a state") {
+  CFX_REQUIRE_CUDA_OR_SKIP();
+  for (bool causal : {false, true}) {
+    CAPTURE(causal);
+    const FA opts = with(FA::core(), [&](FA& o) { o.causal = causal; });
+    // Head-split views [B,L,H,D] -> [B,H,L,D], as the attention module passes them.
+    auto heads = [](const Tensor& t) { return t.permute({0, 2, 1, 3}); };
+    Pair q = pair_of(uniform({2, 9, 3, 4}, kFloat64, 210, -2, 2), heads);
+    Pair k = pair_of(uniform({2, 9, 3, 4}, kFloat64, 211, -2, 2), heads, false);  // no grad for k
+    Pair v = pair_of(uniform({2, 9, 3, 5}, kFloat64, 212), heads);
+    Tensor y_cpu = flow_attention(q.cpu, k.cpu, v.cpu, opts), y_gpu = flow_attention(q.gpu, k.gpu, v.gpu, opts);
+    check_close(y_gpu, y_cpu, Tol{1e-10, 1e-9, true}, "strided y");
+    const Tensor g = uniform(y_cpu.shape(), kFloat64, 213);
+    y_cpu.backward(g);
+    y_gpu.backward(gpu(g));
+    check_close(grad_of(q.gpu_leaf, "q"), grad_of(q.cpu_leaf, "q"), Tol{1e-10, 1e-9, true}, "grad q");
+    check_close(grad_of(v.gpu_leaf, "v"), grad_of(v.cpu_leaf, "v"), Tol{1e-10, 1e-9, true}, "grad v");
+    CHECK(!k.gpu_leaf.grad().defined());
+    NoGradGuard no_grad;  // inference: the kernel gets no state to fill
+    check_close(flow_attention(q.gpu, k.gpu, v.gpu, opts), y_cpu, Tol{1e-10, 1e-9, true}, "inference y");
+  }
+}
+
+TEST_CASE("cuda flow_attention of an empty batch is empty, forward and backward") {
+  CFX_REQUIRE_CUDA_OR_SKIP();
+  for (bool causal : {false, true}) {
+    CAPTURE(causal);
+    Tensor q = zeros({0, 2, 5, 4}, {kFloat32, kGpu}).requires_grad_();
+    Tensor k = zeros({0, 2, 5, 4}, {kFloat32, kGpu}).requires_grad_();
+    Tensor v = zeros({0, 2, 5, 3}, {kFloat32, kGpu}).requires_grad_();
+    Tensor y = flow_attention(q, k, v, with(FA::core(), [&](FA& o) { o.causal = causal; }));
+    CHECK(y.shape() == Shape{0, 2, 5, 3});
+    y.backward(zeros({0, 2, 5, 3}, {kFloat32, kGpu}));
+    CHECK(q.grad().shape() == q.shape());
+  }
+}
+
+TEST_CASE("cuda flow_attention keeps memory linear in L (no L x L, no L x D x M)") {
+  CFX_REQUIRE_CUDA_OR_SKIP();
+#if CONFLUX_WITH_CUDA
+  const int64_t L = 8192, D = 16, M = 16;
+  for (bool causal : {false, true}) {
+    CAPTURE(causal);
+    Tensor q = gpu(uniform({1, 1, L, D}, kFloat32, 220)).requires_grad_();
+    Tensor k = gpu(uniform({1, 1, L, D}, kFloat32, 221)).requires_grad_();
+    Tensor v = gpu(uniform({1, 1, L, M}, kFloat32, 222)).requires_grad_();
+    cuda::synchronize();
+    cuda::reset_peak_memory();
+    const int64_t base = cuda::memory_stats().allocated;
+    Tensor y = flow_attention(q, k, v, with(FA::core(), [&](FA& o) { o.causal = causal; }));
+    y.sum().backward();
+    const int64_t used = cuda::memory_stats().peak_allocated - base;
+    const int64_t inputs = (2 * L * D + L * M) * 4;
+    CHECK_MESSAGE(used < 16 * inputs, "peak ", used, " bytes for inputs of ", inputs, " bytes");
+    CHECK(used < L * L * 4 / 8);  // an L x L float32 score matrix would be 256 MiB
+  }
+#endif
+}
+
+TEST_CASE("cuda: a Flowformer classifier gives the CPU's logits, loss and gradients") {
+  CFX_REQUIRE_CUDA_OR_SKIP();
+  for (bool lra : {false, true}) {
+    CAPTURE(lra);
+    nn::FlowformerClassifierConfig cfg = nn::FlowformerClassifierConfig::lra_listops();
+    cfg.max_len = 24;
+    cfg.n_layers = 2;
+    cfg.layer.d_model = 16;
+    cfg.layer.d_qkv = 16;
+    cfg.layer.n_heads = 2;
+    cfg.layer.d_ff = 32;
+    if (!lra) cfg.layer.flow = FA::core();
+    Generator g_cpu(5), g_gpu(5);
+    nn::FlowformerClassifier cpu_model(cfg, &g_cpu), gpu_model(cfg, &g_gpu);
+    gpu_model.to(kGpu);
+    cpu_model.eval();  // no dropout: the two runs must see the same function
+    gpu_model.eval();
+    Generator tokens_gen(6);
+    const Tensor tokens = randint(1, 17, {3, 24}, {kInt64}, &tokens_gen);
+    const Tensor labels = tensor(std::vector<int64_t>{1, 7, 3}, {3});
+    Tensor logits_cpu = cpu_model.forward(tokens), logits_gpu = gpu_model.forward(gpu(tokens));
+    check_close(logits_gpu, logits_cpu, Tol{1e-4, 1e-4, true}, "logits");
+    Tensor loss_cpu = cross_entropy(logits_cpu, labels), loss_gpu = cross_entropy(logits_gpu, gpu(labels));
+    check_close(loss_gpu, loss_cpu, Tol{1e-5, 1e-5}, "loss");
+    loss_cpu.backward();
+    loss_gpu.backward();
+    const auto params_cpu = cpu_model.named_parameters(), params_gpu = gpu_model.named_parameters();
+    REQUIRE(params_cpu.size() == params_gpu.size());
+    for (size_t i = 0; i < params_cpu.size(); ++i) {
+      const std::string& name = params_cpu[i].first;
+      CHECK(params_gpu[i].first == name);
+      CHECK(params_gpu[i].second.device() == kGpu);
+      check_close(grad_of(params_gpu[i].second, name), grad_of(params_cpu[i].second, name), Tol{1e-4, 1e-3, true},
+                  "grad " + name);
+    }
+  }
+}
