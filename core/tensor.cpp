@@ -20,7 +20,8 @@ bool Tensor::is_contiguous() const {
 template <class T>
 T Tensor::item() const {
   CFX_CHECK(numel() == 1, "item: expected a tensor with one element, got shape ", shape());
-  CFX_CHECK(device().is_cpu(), "item: tensor is on ", device(), "; call .cpu() first");
+  // Like PyTorch: a device scalar is copied to the host (which waits for the device).
+  if (!device().is_cpu()) return detach().to(Device::cpu()).item<T>();
   return visit_dtype(dtype(), [&]<class S>() { return static_cast<T>(*data_ptr<S>()); });
 }
 template float Tensor::item<float>() const;
