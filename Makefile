@@ -3,12 +3,13 @@
 #   make test            build and run the whole test suite (ctest)
 #   make test-sanitize   the same under AddressSanitizer + UndefinedBehaviorSanitizer
 #   make bench           the op and Flow-Attention benchmarks (JSON lines)
+#   make test-cuda-emu   the CUDA tests (tests/cuda) on the CPU emulator of tests/cuda_emu: no GPU needed
 BUILD ?= build
 JOBS ?= $(shell nproc)
 CMAKE_FLAGS ?=
 PACKAGES := g++ cmake make libopenblas-dev libhdf5-dev libfmt-dev doctest-dev libspng-dev
 
-.PHONY: deps configure build demo test test-sanitize bench clean
+.PHONY: deps configure build demo test test-sanitize test-cuda-emu bench clean
 
 deps:
 	@missing=$$(for p in $(PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || echo $$p; done); \
@@ -32,9 +33,14 @@ test: build
 test-sanitize:
 	$(MAKE) test BUILD=build-asan CMAKE_FLAGS="-DCMAKE_BUILD_TYPE=RelWithDebInfo -DCONFLUX_SANITIZE=ON -DCONFLUX_CUDA=OFF"
 
+test-cuda-emu:
+	$(MAKE) configure BUILD=build-emu CMAKE_FLAGS="-DCONFLUX_CUDA_EMU=ON -DCONFLUX_BUILD_APPS=OFF"
+	cmake --build build-emu -j $(JOBS) --target conflux_test_cuda conflux_test_cuda_emu
+	ctest --test-dir build-emu -L gpu --output-on-failure
+
 bench: build
 	./$(BUILD)/apps/conflux-bench-ops
 	./$(BUILD)/apps/conflux-bench-flow-attention
 
 clean:
-	rm -rf build build-asan
+	rm -rf build build-asan build-emu

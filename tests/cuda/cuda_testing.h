@@ -4,7 +4,8 @@
 //
 // This room builds in every configuration: without the CUDA backend (CONFLUX_WITH_CUDA
 // undefined, e.g. the sanitizer build) and on machines without a GPU, every GPU test prints
-// "SKIPPED: ..." and returns, so ctest passes and says why.
+// "SKIPPED: ..." and returns, so ctest passes and says why. Built with CONFLUX_CUDA_EMU=ON,
+// the "GPU" is the CPU emulator of tests/cuda_emu (CONFLUX_CUDA_EMULATED), and the tests say so.
 #pragma once
 
 #include <algorithm>
@@ -31,7 +32,16 @@ inline int cuda_devices() {
 // True, after a visible SKIPPED message, when no CUDA device can run this test.
 inline bool no_cuda_device() {
 #if CONFLUX_WITH_CUDA
-  if (cuda::device_count() > 0) return false;
+  if (cuda::device_count() > 0) {
+#if CONFLUX_CUDA_EMULATED  // CONFLUX_CUDA_EMU=ON: say once that no GPU was involved
+    static bool told = false;
+    if (!told) {
+      told = true;
+      MESSAGE("NOTE: the CUDA tests run on the CPU emulator of tests/cuda_emu, not on a GPU");
+    }
+#endif
+    return false;
+  }
   MESSAGE("SKIPPED: no CUDA device (cuda::device_count() == 0); the CUDA backend is built but cannot run here");
 #else
   MESSAGE("SKIPPED: Conflux was built without the CUDA backend (CONFLUX_CUDA=OFF or no nvcc found)");
