@@ -53,18 +53,36 @@ void after_launch(const char* file, int line) {
 
 // ---- devices ----------------------------------------------------------------------------------
 
-int device_count() {
-  // Asked once: the answer cannot change for this process (CUDA_VISIBLE_DEVICES is read
-  // at driver initialisation).
-  static const int count = [] {
-    int n = 0;
-    if (cudaGetDeviceCount(&n) != cudaSuccess) {  // no driver, no device, driver too old
+namespace {
+struct DeviceQuery {
+  int count = 0;
+  cudaError_t error = cudaSuccess;
+};
+// Asked once: the answer cannot change for this process (CUDA_VISIBLE_DEVICES is read at
+// driver initialisation).
+const DeviceQuery& device_query() {
+  static const DeviceQuery query = [] {
+    DeviceQuery q;
+    q.error = cudaGetDeviceCount(&q.count);
+    if (q.error != cudaSuccess) {  // no driver, no device, driver too old
       (void)cudaGetLastError();
-      n = 0;
+      q.count = 0;
     }
-    return n;
+    return q;
   }();
-  return count;
+  return query;
+}
+}  // namespace
+
+int device_count() { return device_query().count; }
+
+std::string unavailable_reason() {
+  const DeviceQuery& q = device_query();
+  if (q.error != cudaSuccess)
+    return std::string("cudaGetDeviceCount failed with ") + cudaGetErrorName(q.error) + " (" +
+           cudaGetErrorString(q.error) + ")";
+  if (q.count == 0) return "cudaGetDeviceCount found no device (check CUDA_VISIBLE_DEVICES)";
+  return "";
 }
 
 bool is_available() { return device_count() > 0; }

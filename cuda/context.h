@@ -8,6 +8,8 @@
 // backend's own files), kernels (cuda/*.cu), the caching allocator (cuda/allocator.cpp).
 #pragma once
 
+#include <string>
+
 #include "core/allocator.h"  // MemoryStats
 
 namespace cfx::cuda {
@@ -15,6 +17,9 @@ namespace cfx::cuda {
 // Number of usable CUDA devices; 0 when there is no driver or no device. Never throws.
 int device_count();
 bool is_available();
+// Why device_count() is 0, in words ("" when a device is there): no backend in this build,
+// the driver's answer (a driver older than the runtime, say), or CUDA_VISIBLE_DEVICES.
+std::string unavailable_reason();
 
 // Blocks until all work queued on `device` has finished (its Conflux stream included).
 // Asynchronous kernel errors (an illegal address, say) surface here as a cfx::Error.

@@ -15,6 +15,9 @@ namespace {
 
 int device_count() { return 0; }
 bool is_available() { return false; }
+std::string unavailable_reason() {
+  return "Conflux was built without the CUDA backend (reconfigure with -DCONFLUX_CUDA=ON on a machine with nvcc)";
+}
 void synchronize(int) { no_backend("synchronize"); }
 MemoryStats memory_stats(int) { no_backend("memory_stats"); }
 void reset_peak_memory(int) { no_backend("reset_peak_memory"); }

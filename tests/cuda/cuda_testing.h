@@ -14,39 +14,27 @@
 #include <string>
 #include <vector>
 
-#include "testing.h"
-#if CONFLUX_WITH_CUDA
 #include "cuda/context.h"
-#endif
+#include "testing.h"
 
 namespace cfx::testing {
 
-inline int cuda_devices() {
-#if CONFLUX_WITH_CUDA
-  return cuda::device_count();
-#else
-  return 0;
-#endif
-}
+inline int cuda_devices() { return cuda::device_count(); }
 
 // True, after a visible SKIPPED message, when no CUDA device can run this test.
 inline bool no_cuda_device() {
-#if CONFLUX_WITH_CUDA
-  if (cuda::device_count() > 0) {
-#if CONFLUX_CUDA_EMULATED  // CONFLUX_CUDA_EMU=ON: say once that no GPU was involved
-    static bool told = false;
-    if (!told) {
-      told = true;
-      MESSAGE("NOTE: the CUDA tests run on the CPU emulator of tests/cuda_emu, not on a GPU");
-    }
-#endif
-    return false;
+  if (cuda::device_count() == 0) {
+    MESSAGE("SKIPPED: no CUDA device: ", cuda::unavailable_reason());
+    return true;
   }
-  MESSAGE("SKIPPED: no CUDA device (cuda::device_count() == 0); the CUDA backend is built but cannot run here");
-#else
-  MESSAGE("SKIPPED: Conflux was built without the CUDA backend (CONFLUX_CUDA=OFF or no nvcc found)");
+#if CONFLUX_CUDA_EMULATED  // CONFLUX_CUDA_EMU=ON: say once that no GPU was involved
+  static bool told = false;
+  if (!told) {
+    told = true;
+    MESSAGE("NOTE: the CUDA tests run on the CPU emulator of tests/cuda_emu, not on a GPU");
+  }
 #endif
-  return true;
+  return false;
 }
 
 // First line of every GPU test case.
