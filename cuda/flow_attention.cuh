@@ -13,7 +13,7 @@
 // Launch shapes of the shared kernels:
 //   per element ....... 1-d grid-stride, kThreads per block;
 //   row_dot ........... one warp per row (lanes over D, butterfly warp sum), 8 warps a block;
-//   col_sum ........... (32 columns x 8 row-threads) blocks, grid (D/32, BH), fixed-order
+//   col_sum ........... (32 columns x 8 row-threads) blocks, grid (D/32, BH, row slices), fixed-order
 //                       combine in shared memory (deterministic).
 #pragma once
 
@@ -139,17 +139,27 @@ void feature_grad(cudaStream_t s, const Config& c, int64_t R, const Tensor& x, c
 }
 
 // out[bh, d] = sum_r w[bh, r] * (x[bh, r, d] + shift)   (w null: weight 1)
+//
+// The rows are split into `splits` slices (grid z) so that a small batch (B=1, H=8) still
+// fills the GPU: each block sums one slice of 32 columns with 8 row-threads into a partial,
+// then col_sum_combine adds the partials in slice order. Fixed order throughout, so the
+// result is the same from run to run (no atomics).
 constexpr int kColX = 32, kColY = 8;
+constexpr int64_t kColTargetBlocks = 1024;  // a few waves of blocks on a 100+ SM GPU
+constexpr int64_t kColMinRows = 256;        // rows per slice at least, or the partials cost more
 
 template <class T>
-__global__ void col_sum_kernel(int64_t BH, int64_t R, int64_t D, const T* x, const T* w, T shift, T* out) {
+__global__ void col_sum_kernel(int64_t BH, int64_t R, int64_t D, int64_t rows_per_slice, const T* x, const T* w,
+                               T shift, T* out) {
   __shared__ T part[kColY][kColX + 1];
   const int tx = threadIdx.x, ty = threadIdx.y;
   const int64_t d = static_cast<int64_t>(blockIdx.x) * kColX + tx;
+  const int64_t r0 = static_cast<int64_t>(blockIdx.z) * rows_per_slice, r1 = min(R, r0 + rows_per_slice);
+  T* slice_out = out + static_cast<int64_t>(blockIdx.z) * BH * D;  // partials [splits, BH, D]
   for (int64_t bh = blockIdx.y; bh < BH; bh += gridDim.y) {  // uniform per block
     T acc = 0;
     if (d < D)
-      for (int64_t r = ty; r < R; r += kColY) {
+      for (int64_t r = r0 + ty; r < r1; r += kColY) {
         const T xv = x[(bh * R + r) * D + d] + shift;
         acc += w ? w[bh * R + r] * xv : xv;
       }
@@ -158,17 +168,47 @@ __global__ void col_sum_kernel(int64_t BH, int64_t R, int64_t D, const T* x, con
     if (ty == 0 && d < D) {
       T total = part[0][tx];
       for (int k = 1; k < kColY; ++k) total += part[k][tx];
-      out[bh * D + d] = total;
+      slice_out[bh * D + d] = total;
     }
     __syncthreads();
   }
 }
 
+// out[e] = sum_z partial[z, e] for e < n, z in order.
+template <class T>
+__global__ void col_sum_combine_kernel(int64_t n, int64_t splits, const T* partial, T* out) {
+  for (int64_t e = grid_start(); e < n; e += grid_step()) {
+    T total = partial[e];
+    for (int64_t z = 1; z < splits; ++z) total += partial[z * n + e];
+    out[e] = total;
+  }
+}
+
 template <class T>
 void col_sum(cudaStream_t s, const Config& c, int64_t R, const T* x, const T* w, T shift, T* out) {
-  const dim3 grid(static_cast<unsigned>((c.D + kColX - 1) / kColX), static_cast<unsigned>(std::min<int64_t>(c.BH(), 65535)));
-  col_sum_kernel<T><<<grid, dim3(kColX, kColY), 0, s>>>(c.BH(), R, c.D, x, w, shift, out);
+  const int64_t col_blocks = (c.D + kColX - 1) / kColX, bh_blocks = std::min<int64_t>(c.BH(), 65535);
+  const int64_t n = c.BH() * c.D;
+  if (n == 0) return;
+  int64_t splits = std::clamp<int64_t>(kColTargetBlocks / (col_blocks * bh_blocks), 1, std::max<int64_t>(R / kColMinRows, 1));
+  const int64_t rows_per_slice = std::max<int64_t>((R + splits - 1) / splits, 1);
+  splits = std::max<int64_t>((R + rows_per_slice - 1) / rows_per_slice, 1);
+  // The partials are freed on return while the kernels may still be queued: safe, the caching
+  // allocator only hands the block to work queued later on the same stream (cuda/allocator.cpp).
+  Tensor partial;
+  T* slice_out = out;
+  if (splits > 1) {
+    int device = 0;
+    CFX_CUDA_CHECK(cudaGetDevice(&device));  // the callers' OnDevice made it current
+    partial = make_empty({splits, n}, dtype_of<T>(), Device::cuda(device));
+    slice_out = ptr<T>(partial);
+  }
+  const dim3 grid(static_cast<unsigned>(col_blocks), static_cast<unsigned>(bh_blocks), static_cast<unsigned>(splits));
+  col_sum_kernel<T><<<grid, dim3(kColX, kColY), 0, s>>>(c.BH(), R, c.D, rows_per_slice, x, w, shift, slice_out);
   CFX_CUDA_CHECK_LAUNCH();
+  if (splits > 1) {
+    col_sum_combine_kernel<T><<<blocks_for(n), kThreads, 0, s>>>(n, splits, slice_out, out);
+    CFX_CUDA_CHECK_LAUNCH();
+  }
 }
 
 // One warp per row of x [BH, R, D]: dot = sum_d (x[d] + shift) * (y[d] + shift), y the row

@@ -54,6 +54,10 @@ std::vector<Case> cases() {
       {"wide heads, lra", 2, 4, 33, 33, 40, 36, FA::lra()},
       {"causal, 4 chunks (L=100), D=40 M=36", 1, 2, 100, 100, 40, 36, FA::nlp()},
       {"causal, long (L=300), narrow", 2, 1, 300, 300, 2, 3, FA::rl()},
+      // Long enough that the column sums split the rows over several blocks.
+      {"long, split column sums (L=1100, S=900)", 1, 2, 1100, 900, 8, 4, FA::core()},
+      {"long, split column sums, mask", 2, 1, 700, 1030, 4, 4,
+       with(FA::core(), [](FA& o) { o.key_padding_mask = make_mask(2, 1030, {1030, 611}); })},
   };
 }
 
