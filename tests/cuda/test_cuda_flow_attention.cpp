@@ -54,6 +54,8 @@ std::vector<Case> cases() {
       {"wide heads, lra", 2, 4, 33, 33, 40, 36, FA::lra()},
       {"causal, 4 chunks (L=100), D=40 M=36", 1, 2, 100, 100, 40, 36, FA::nlp()},
       {"causal, long (L=300), narrow", 2, 1, 300, 300, 2, 3, FA::rl()},
+      {"causal, whole chunks (L=128, no padding)", 1, 2, 128, 128, 8, 6, FA::nlp()},
+      {"causal, many scan chunks (L=4160)", 1, 1, 4160, 4160, 3, 2, FA::rl()},
       // Long enough that the column sums split the rows over several blocks.
       {"long, split column sums (L=1100, S=900)", 1, 2, 1100, 900, 8, 4, FA::core()},
       {"long, split column sums, mask", 2, 1, 700, 1030, 4, 4,
