@@ -15,6 +15,8 @@ struct Device {
 
   static constexpr Device cpu() { return {DeviceType::CPU, 0}; }
   static constexpr Device cuda(int i = 0) { return {DeviceType::CUDA, i}; }
+  // "cpu", "cuda" (= cuda:0) or "cuda:N", as torch.device takes them; a cfx::Error otherwise.
+  static Device parse(const std::string& text);
   bool is_cpu() const { return type == DeviceType::CPU; }
   bool is_cuda() const { return type == DeviceType::CUDA; }
   bool operator==(const Device&) const = default;

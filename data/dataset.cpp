@@ -144,6 +144,13 @@ Padded pad_sequences(std::span<const Example> examples, const CollateOptions& op
 
 }  // namespace
 
+Batch Batch::to(Device device) const {
+  Batch b = *this;
+  for (Tensor* t : {&b.inputs, &b.targets, &b.lengths, &b.mask, &b.inputs2, &b.lengths2, &b.mask2})
+    if (t->defined()) *t = t->to(device);
+  return b;
+}
+
 Batch collate(std::span<const Example> examples, const CollateOptions& opts, std::span<const int64_t> indices) {
   CFX_CHECK(!examples.empty(), "collate: empty list of examples");
   CFX_CHECK(opts.pad_to >= 0, "collate: pad_to must be >= 0, got ", opts.pad_to);

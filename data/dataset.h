@@ -33,6 +33,8 @@ struct Batch {
   Tensor inputs2, lengths2, mask2;
   std::vector<int64_t> indices;  // dataset index of each row
   int64_t size() const { return inputs.defined() ? inputs.size(0) : 0; }
+  // Every tensor on `device` (the loader collates on the CPU; the model may live elsewhere).
+  Batch to(Device device) const;
 };
 
 class Dataset {

@@ -4,6 +4,7 @@
 #include <algorithm>
 
 #include "core/error.h"
+#include "cuda/context.h"
 #include "data/lra.h"
 
 namespace cfx::lra {
@@ -90,6 +91,7 @@ void add_flags(app::Flags& f, LraConfig& c) {
   f.add("seed", &c.seed, "initialisation, dropout and shuffling seed");
   f.add("threads", &c.threads, "compute threads (0 = CONFLUX_NUM_THREADS or all cores)");
   f.add("workers", &c.workers, "batch collating threads");
+  f.add("device", &c.device, "where the model runs: cpu, cuda or cuda:N");
 }
 
 void validate(const LraConfig& c) {
@@ -121,6 +123,10 @@ void validate(const LraConfig& c) {
   CFX_CHECK(c.time_limit >= 0, "conflux-lra: --time-limit must be >= 0, got ", c.time_limit);
   CFX_CHECK(c.lr >= 0 && c.weight_decay >= 0, "conflux-lra: --lr and --weight-decay must be >= 0");
   CFX_CHECK(!c.out_dir.empty(), "conflux-lra: --out must name a directory");
+  const Device device = Device::parse(c.device);
+  CFX_CHECK(device.is_cpu() || device.index < cuda::device_count(), "conflux-lra: --device ", c.device,
+            " is not available: ", cuda::device_count() == 0 ? cuda::unavailable_reason()
+                                                              : std::to_string(cuda::device_count()) + " CUDA device(s)");
   if (c.task == "image" || c.task == "pathfinder")
     CFX_CHECK(c.max_len == 1024, "conflux-lra: --max-len is fixed at 1024 pixels for ", c.task, ", got ", c.max_len);
 }

@@ -54,6 +54,7 @@ struct LraConfig {
   int64_t seed = 0;
   int64_t threads = 0;  // 0 = CONFLUX_NUM_THREADS or all cores
   int64_t workers = 1;  // DataLoader collating threads
+  std::string device = "cpu";  // cpu | cuda | cuda:N: where the model trains (batches are collated on the CPU)
 
   bool paired() const { return task == "retrieval"; }
   int64_t num_classes() const;

@@ -39,7 +39,8 @@ class DualEncoder : public nn::Module {
 class LraModel {
  public:
   LraModel(const LraConfig& cfg, Generator* gen);  // built and initialised as flax does (init_lra)
-  Tensor forward(const data::Batch& batch) const;  // logits [B, C]
+  Tensor forward(const data::Batch& batch) const;  // logits [B, C]; batch on device()
+  Device device() const { return module_->parameters().front().device(); }
   nn::Module& module() { return *module_; }
   const nn::Module& module() const { return *module_; }
 

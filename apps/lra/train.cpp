@@ -100,11 +100,12 @@ EvalResult evaluate(LraModel& model, std::shared_ptr<const data::Dataset> datase
   EvalResult r;
   double loss_sum = 0;
   int64_t correct = 0, batches = 0;
-  while (auto batch = loader.next_batch()) {
-    const Tensor logits = model.forward(*batch);
-    loss_sum += cross_entropy(logits, batch->targets).item<float>() * static_cast<double>(batch->size());
-    correct += count_correct(logits, batch->targets);
-    r.examples += batch->size();
+  while (auto next = loader.next_batch()) {
+    const data::Batch batch = next->to(model.device());  // a no-op on the CPU
+    const Tensor logits = model.forward(batch);
+    loss_sum += cross_entropy(logits, batch.targets).item<float>() * static_cast<double>(batch.size());
+    correct += count_correct(logits, batch.targets);
+    r.examples += batch.size();
     if (max_batches > 0 && ++batches >= max_batches) break;
   }
   model.module().train(was_training);
@@ -129,6 +130,8 @@ TrainSummary train(const LraConfig& cfg) {
   // ---- model and optimiser: flax Adam(b1, b2, eps) with decoupled decay on every parameter
   Generator init_gen(static_cast<uint64_t>(cfg.seed));
   LraModel model(cfg, &init_gen);
+  const Device device = Device::parse(cfg.device);
+  model.module().to(device);  // before the optimizer, whose state is made beside each parameter
   nn::AdamW optimizer(model.module().parameters(), {.lr = cfg.lr, .beta1 = cfg.beta1, .beta2 = cfg.beta2,
                                                     .eps = cfg.eps, .weight_decay = cfg.weight_decay});
 
@@ -195,7 +198,7 @@ TrainSummary train(const LraConfig& cfg) {
   // ---- steps
   while (state.step < cfg.steps) {
     const auto t_step = Clock::now();
-    const data::Batch batch = batches.next_batch();
+    const data::Batch batch = batches.next_batch().to(device);
     const Tensor logits = model.forward(batch);  // [B, C]
     const Tensor loss = cross_entropy(logits, batch.targets);
     optimizer.zero_grad();

@@ -152,3 +152,14 @@ TEST_CASE("printing looks like PyTorch") {
   CHECK(w.str() == "tensor([1.0000], requires_grad=True)");
   CHECK((w * 2.0).str().find("grad_fn=<mul>") != std::string::npos);
 }
+
+TEST_CASE("Device::parse takes torch.device's spellings and names a bad one") {
+  CHECK(Device::parse("cpu") == Device::cpu());
+  CHECK(Device::parse("cuda") == Device::cuda(0));
+  CHECK(Device::parse("cuda:3") == Device::cuda(3));
+  CHECK(Device::parse("cuda:3").str() == "cuda:3");
+  for (const char* bad : {"", "gpu", "cuda:", "cuda:-1", "cuda:1x", "CPU"}) {
+    CAPTURE(bad);
+    CHECK_THROWS_WITH_AS(Device::parse(bad), doctest::Contains("expected 'cpu', 'cuda' or 'cuda:N'"), Error);
+  }
+}

@@ -115,3 +115,20 @@ TEST_CASE("cuda: checkpoints written from the GPU load on the CPU and back") {
   check_same_parameters(gpu_model2, cpu_model, exact(), "cpu->gpu");
   std::filesystem::remove(path);
 }
+
+TEST_CASE("cuda: Batch::to moves every defined tensor and leaves the undefined ones") {
+  CFX_REQUIRE_CUDA_OR_SKIP();
+  data::Batch b;
+  b.inputs = tensor(std::vector<int64_t>{3, 1, 0, 2, 0, 0}, {2, 3});
+  b.targets = tensor(std::vector<int64_t>{1, 0}, {2});
+  b.mask = ne(b.inputs, zeros_like(b.inputs));
+  b.indices = {7, 9};
+  const data::Batch g = b.to(kGpu);
+  CHECK(g.inputs.device() == kGpu);
+  CHECK(g.targets.device() == kGpu);
+  CHECK(g.mask.device() == kGpu);
+  CHECK(!g.inputs2.defined());
+  CHECK(g.indices == b.indices);
+  check_close(g.inputs, b.inputs, exact(), "inputs");
+  check_close(g.mask, b.mask, exact(), "mask");
+}
