@@ -9,6 +9,8 @@
 #include <cstdint>
 #include <mutex>
 
+#include "core/philox.h"
+
 namespace cfx {
 
 class Generator {
@@ -33,10 +35,6 @@ Generator& default_generator();
 // Seeds the default generator (like torch.manual_seed).
 void manual_seed(uint64_t seed);
 
-// Uniform double in [0, 1) from 53 of the 64 random bits.
-inline double uniform_from_bits(uint32_t hi, uint32_t lo) {
-  const uint64_t bits = ((static_cast<uint64_t>(hi) << 32) | lo) >> 11;  // 53 bits
-  return static_cast<double>(bits) * (1.0 / 9007199254740992.0);
-}
+// uniform_from_bits(hi, lo): core/philox.h, shared with the GPU.
 
 }  // namespace cfx

@@ -17,6 +17,7 @@
 #include <type_traits>
 
 #include "cuda/loops.cuh"
+#include "ops/blas_layout.h"
 #include "ops/kernels.h"
 
 namespace cfx::cuda {
@@ -59,16 +60,6 @@ struct GemmOperand {
   int64_t ld = 1;
   Tensor copy;  // keeps a dense copy alive when one was needed
 };
-
-// The BLAS layout (transposed?, ld) of a rows x cols matrix with element strides (rs, cs),
-// if it has one; ld >= max(1, leading extent); a stride over a size-1 dim never matters.
-// Identical to blas_layout in ops/cpu/blas_cpu.cpp.
-std::optional<std::pair<bool, int64_t>> blas_layout(int64_t rows, int64_t cols, int64_t rs, int64_t cs) {
-  const int64_t min_ld_row = std::max<int64_t>(cols, 1), min_ld_col = std::max<int64_t>(rows, 1);
-  if ((cs == 1 || cols == 1) && (rows == 1 || rs >= min_ld_row)) return std::pair{false, rows == 1 ? min_ld_row : rs};
-  if ((rs == 1 || rows == 1) && (cols == 1 || cs >= min_ld_col)) return std::pair{true, cols == 1 ? min_ld_col : cs};
-  return std::nullopt;
-}
 
 GemmOperand gemm_operand(const Tensor& t) {
   const int64_t batch = t.size(0), rows = t.size(1), cols = t.size(2);

@@ -10,6 +10,7 @@
 #include <numbers>
 #include <type_traits>
 
+#include "core/philox.h"
 #include "cuda/loops.cuh"
 #include "ops/kernels.h"
 
@@ -176,39 +177,9 @@ void arange_cuda(Tensor& out, double start, double step) {
 }
 
 // ---- random fills -------------------------------------------------------------------------
-// The same Philox4x32-10 as core/generator.cpp, and the same use of it as the CPU
-// random_fill: elements 2c and 2c+1 come from counter (first + c), so a CPU and a GPU tensor
+// The Philox4x32-10 of core/philox.h (shared with the host), used as the CPU random_fill
+// uses it: elements 2c and 2c+1 come from counter (first + c), so a CPU and a GPU tensor
 // drawn from equal generator states hold the same values.
-
-struct Philox {
-  uint32_t r[4];
-};
-
-__device__ inline Philox philox(uint64_t seed, uint64_t counter) {
-  constexpr uint32_t kMul0 = 0xD2511F53u, kMul1 = 0xCD9E8D57u;
-  constexpr uint32_t kWeyl0 = 0x9E3779B9u, kWeyl1 = 0xBB67AE85u;
-  uint32_t c0 = static_cast<uint32_t>(counter), c1 = static_cast<uint32_t>(counter >> 32), c2 = 0, c3 = 0;
-  uint32_t k0 = static_cast<uint32_t>(seed), k1 = static_cast<uint32_t>(seed >> 32);
-  for (int round = 0; round < 10; ++round) {
-    const uint64_t p0 = static_cast<uint64_t>(kMul0) * c0;
-    const uint64_t p1 = static_cast<uint64_t>(kMul1) * c2;
-    const uint32_t n0 = static_cast<uint32_t>(p1 >> 32) ^ c1 ^ k0;
-    const uint32_t n2 = static_cast<uint32_t>(p0 >> 32) ^ c3 ^ k1;
-    c1 = static_cast<uint32_t>(p1);
-    c3 = static_cast<uint32_t>(p0);
-    c0 = n0;
-    c2 = n2;
-    k0 += kWeyl0;
-    k1 += kWeyl1;
-  }
-  return {{c0, c1, c2, c3}};
-}
-
-// core/generator.h uniform_from_bits: 53 random bits scaled by 2^-53 (exact).
-__device__ inline double uniform_bits(uint32_t hi, uint32_t lo) {
-  const uint64_t bits = ((static_cast<uint64_t>(hi) << 32) | lo) >> 11;
-  return static_cast<double>(bits) * (1.0 / 9007199254740992.0);
-}
 
 enum class Dist { Uniform, Normal };
 
@@ -217,18 +188,18 @@ __global__ void random_elements(int64_t n, Indexer<1> ix, T* out, uint64_t seed,
                                 double p1) {
   const int64_t pairs = (n + 1) / 2;
   for (int64_t c = grid_start(); c < pairs; c += grid_step()) {
-    const Philox r = philox(seed, first + static_cast<uint64_t>(c));
+    const PhiloxBlock r = philox4x32_10(seed, first + static_cast<uint64_t>(c));
     double a, b;
     if constexpr (kDist == Dist::Uniform) {  // p0 = lo, p1 = hi
-      a = fma(p1 - p0, uniform_bits(r.r[0], r.r[1]), p0);
-      b = fma(p1 - p0, uniform_bits(r.r[2], r.r[3]), p0);
+      a = fma(p1 - p0, uniform_from_bits(r.r[0], r.r[1]), p0);
+      b = fma(p1 - p0, uniform_from_bits(r.r[2], r.r[3]), p0);
       if constexpr (std::is_same_v<T, float>) {  // rounding to float can land on hi: keep [lo, hi)
         if (static_cast<float>(a) >= static_cast<float>(p1)) a = p0;
         if (static_cast<float>(b) >= static_cast<float>(p1)) b = p0;
       }
     } else {  // p0 = mean, p1 = std; Box-Muller, 1 - u avoids log(0)
-      const double u1 = 1.0 - uniform_bits(r.r[0], r.r[1]);
-      const double u2 = uniform_bits(r.r[2], r.r[3]);
+      const double u1 = 1.0 - uniform_from_bits(r.r[0], r.r[1]);
+      const double u2 = uniform_from_bits(r.r[2], r.r[3]);
       const double radius = sqrt(-2.0 * log(u1));
       const double angle = 2.0 * std::numbers::pi * u2;
       a = fma(p1 * radius, cos(angle), p0);

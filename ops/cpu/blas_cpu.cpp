@@ -18,6 +18,7 @@
 #include <type_traits>
 
 #include "core/parallel.h"
+#include "ops/blas_layout.h"
 #include "ops/kernels.h"
 
 namespace cfx::cpu {
@@ -33,18 +34,6 @@ struct GemmOperand {
   Tensor copy;  // keeps the dense copy alive when one was needed
 };
 
-// The BLAS layout of a rows x cols matrix with element strides (rs, cs), if it has one.
-// BLAS needs ld >= max(1, leading extent); a stride over a size-1 dim never matters.
-std::optional<std::pair<CBLAS_TRANSPOSE, int64_t>> blas_layout(int64_t rows, int64_t cols, int64_t rs,
-                                                                int64_t cs) {
-  const int64_t min_ld_row = std::max<int64_t>(cols, 1), min_ld_col = std::max<int64_t>(rows, 1);
-  if ((cs == 1 || cols == 1) && (rows == 1 || rs >= min_ld_row))
-    return std::pair{CblasNoTrans, rows == 1 ? min_ld_row : rs};
-  if ((rs == 1 || rows == 1) && (cols == 1 || cs >= min_ld_col))
-    return std::pair{CblasTrans, cols == 1 ? min_ld_col : cs};
-  return std::nullopt;
-}
-
 // Describes operand t [Bt, rows, cols] for BLAS, copying it to dense only if it must.
 template <class T>
 GemmOperand<T> gemm_operand(const Tensor& t) {
@@ -53,7 +42,7 @@ GemmOperand<T> gemm_operand(const Tensor& t) {
   op.batch_stride = batch == 1 ? 0 : t.stride(0);
   if (auto layout = blas_layout(rows, cols, t.stride(1), t.stride(2))) {
     op.data = static_cast<const T*>(t.raw_data());
-    op.trans = layout->first;
+    op.trans = layout->first ? CblasTrans : CblasNoTrans;
     op.ld = layout->second;
     return op;
   }
