@@ -1,24 +1,35 @@
 // SGD, Adam, AdamW, parameter groups and clip_grad_norm_ (nn/optim.h).
 #include "nn/optim.h"
 
+#include <algorithm>
 #include <cmath>
 #include <map>
 #include <sstream>
 
 #include "autograd/grad_mode.h"
-#include "core/parallel.h"
 #include "ops/creation.h"
 #include "ops/elementwise.h"
+#include "ops/kernels.h"
 #include "ops/reduce.h"
 
 namespace cfx::nn {
 
 namespace {
 
-constexpr int64_t kGrain = 1 << 15;  // elements per thread chunk of the fused loops
-
-bool fused_ok(bool fused, const Tensor& p, const Tensor& g) {
-  return fused && p.device().is_cpu() && p.is_contiguous() && g.is_contiguous() && g.dtype() == p.dtype();
+// Whether a step may run as one fused kernel (sgd_step_kernel / adam_step_kernel, on the CPU
+// and on CUDA alike): the kernels index p, g and the state buffers by one flat offset, so all
+// must be contiguous with p's shape, dtype and device. Anything else (a strided view as a
+// parameter, a gradient of another dtype, state left on another device) takes the tensor-op
+// path, which handles any layout and reports device mixing as an error.
+bool fused_ok(bool fused, const Tensor& p, const Tensor& g, const std::vector<Tensor>& buffers, bool has_kernel) {
+  if (!fused || !has_kernel) return false;
+  auto same = [&](const Tensor& t) {
+    return t.is_contiguous() && t.dtype() == p.dtype() && t.device() == p.device() && t.shape() == p.shape();
+  };
+  if (!same(p) || !same(g)) return false;
+  for (const Tensor& b : buffers)
+    if (!same(b)) return false;
+  return true;
 }
 
 }  // namespace
@@ -175,23 +186,14 @@ void SGD::step() {
       ParamState& s = state_of(gi, k);
       const bool first = s.step == 0;
       ++s.step;
-      if (fused_ok(options.fused, p, g)) {
-        visit_floating(p.dtype(), "SGD", [&]<class T>() {
-          T* pd = p.data_ptr<T>();
-          const T* gd = g.data_ptr<T>();
-          T* bd = mu != 0 ? s.buffers[0].data_ptr<T>() : nullptr;
-          parallel_for(0, p.numel(), kGrain, [&](int64_t lo, int64_t hi) {
-            for (int64_t j = lo; j < hi; ++j) {
-              double d = static_cast<double>(gd[j]) + wd * static_cast<double>(pd[j]);
-              if (bd) {
-                const double b = first ? d : mu * static_cast<double>(bd[j]) + (1 - tau) * d;
-                bd[j] = static_cast<T>(b);
-                d = options.nesterov ? d + mu * b : b;
-              }
-              pd[j] = static_cast<T>(static_cast<double>(pd[j]) - lr * d);
-            }
-          });
-        });
+      if (fused_ok(options.fused, p, g, s.buffers, sgd_step_kernel.has(p.device()))) {
+        // One pass over p (and b) in a kernel of the table; on a GPU that is one launch per
+        // parameter instead of the tensor-op path's chain of launches and temporaries.
+        Tensor none;  // no momentum: the kernel takes an undefined buffer
+        Tensor& b = mu != 0 ? s.buffers[0] : none;
+        const SgdStep args{.lr = lr, .weight_decay = wd, .momentum = mu, .dampening = tau,
+                           .nesterov = options.nesterov, .first = first};
+        sgd_step_kernel(p.device(), p, g, b, args);
         continue;
       }
       Tensor d = wd != 0 ? g + p * wd : g;
@@ -233,24 +235,11 @@ void Adam::step() {
       const double shrink = decoupled_ ? 1 - lr * wd : 1.0;  // decoupled: p *= 1 - lr·wd
       Tensor& m = s.buffers[0];
       Tensor& v = s.buffers[1];
-      if (fused_ok(options.fused, p, g)) {
-        visit_floating(p.dtype(), name_, [&]<class T>() {
-          T* pd = p.data_ptr<T>();
-          const T* gd = g.data_ptr<T>();
-          T* md = m.data_ptr<T>();
-          T* vd = v.data_ptr<T>();
-          parallel_for(0, p.numel(), kGrain, [&](int64_t lo, int64_t hi) {
-            for (int64_t j = lo; j < hi; ++j) {
-              const double pj = static_cast<double>(pd[j]) * shrink;
-              const double gj = static_cast<double>(gd[j]) + l2 * static_cast<double>(pd[j]);
-              const double mj = b1 * static_cast<double>(md[j]) + (1 - b1) * gj;
-              const double vj = b2 * static_cast<double>(vd[j]) + (1 - b2) * gj * gj;
-              md[j] = static_cast<T>(mj);
-              vd[j] = static_cast<T>(vj);
-              pd[j] = static_cast<T>(pj - step_size * mj / (std::sqrt(vj) * inv_sqrt_bc2 + eps));
-            }
-          });
-        });
+      if (fused_ok(options.fused, p, g, s.buffers, adam_step_kernel.has(p.device()))) {
+        // One pass over p, m and v in a kernel of the table (see SGD::step).
+        const AdamStep args{.step_size = step_size, .inv_sqrt_bc2 = inv_sqrt_bc2, .beta1 = b1, .beta2 = b2,
+                            .eps = eps, .l2 = l2, .shrink = shrink};
+        adam_step_kernel(p.device(), p, g, m, v, args);
         continue;
       }
       const Tensor gg = l2 != 0 ? g + p * l2 : g;
@@ -267,12 +256,23 @@ void Adam::step() {
 double clip_grad_norm_(const std::vector<Tensor>& params, double max_norm) {
   CFX_CHECK(max_norm > 0, "clip_grad_norm_: max_norm must be positive, got ", max_norm);
   NoGradGuard no_grad;
-  double sq = 0;
+  // The squared norms add up on their own device, in one running float64 scalar per device,
+  // read back once per device at the end: .item() per parameter would synchronise a GPU once
+  // per parameter. Adding in parameter order in double gives the same sum as adding on the
+  // host (one device: bit for bit).
+  std::vector<Tensor> per_device;  // few devices: a linear search beats a map
   for (const Tensor& p : params) {
     const Tensor g = p.grad();
     if (!g.defined()) continue;
-    sq += sum(g.to(kFloat64) * g.to(kFloat64)).item<double>();
+    const Tensor g64 = g.to(kFloat64);
+    const Tensor sq = sum(g64 * g64);
+    auto it = std::find_if(per_device.begin(), per_device.end(),
+                           [&](const Tensor& acc) { return acc.device() == sq.device(); });
+    if (it == per_device.end()) per_device.push_back(sq);
+    else *it = *it + sq;
   }
+  double sq = 0;
+  for (const Tensor& acc : per_device) sq += acc.item<double>();
   const double total = std::sqrt(sq);
   const double coef = max_norm / (total + 1e-6);
   if (coef < 1.0)

@@ -1,9 +1,11 @@
 // Optimisers (torch.optim semantics), parameter groups and gradient clipping.
 //
 // Updates run under NoGradGuard and write the parameters in place, so every module handle
-// sees them. On the CPU each update is one fused loop over the raw float/double data
-// (`fused = true`); `fused = false`, or parameters on another device, use the same formulas
-// written with tensor ops. Parameters whose .grad() is undefined are skipped (as PyTorch).
+// sees them. With `fused = true` (the default) each parameter's update is one pass of a kernel
+// (sgd_step_kernel / adam_step_kernel of ops/kernels.h, CPU and CUDA, math in double) when the
+// parameter, its gradient and its state are contiguous and alike in dtype and device;
+// `fused = false`, or anything else, uses the same formulas written with tensor ops.
+// Parameters whose .grad() is undefined are skipped (as PyTorch).
 //
 //   SGD:   d = g + wd·p;  b = μ·b + (1-τ)·d (b = d at the first step);  d = nesterov ? d + μ·b : b
 //          p -= lr·d
@@ -127,6 +129,7 @@ class AdamW : public Adam {
 
 // Scales all gradients by min(1, max_norm / (‖g‖₂ + 1e-6)) where ‖g‖₂ is the norm of all
 // gradients together (torch.nn.utils.clip_grad_norm_). Returns that total norm (before clipping).
+// Reads the norm back once per device (not once per parameter).
 double clip_grad_norm_(const std::vector<Tensor>& params, double max_norm);
 
 }  // namespace cfx::nn

@@ -27,6 +27,8 @@ CFX_DEFINE_KERNEL(index_add_kernel, void(Tensor&, int64_t, const Tensor&, const 
 CFX_DEFINE_KERNEL(cross_entropy_kernel, void(const Tensor&, const Tensor&, int64_t, double, Tensor&, Tensor&));
 CFX_DEFINE_KERNEL(cross_entropy_backward_kernel, void(const Tensor&, const Tensor&, const Tensor&, const Tensor&,
                                                       int64_t, double, Tensor&));
+CFX_DEFINE_KERNEL(sgd_step_kernel, void(Tensor&, const Tensor&, Tensor&, const SgdStep&));
+CFX_DEFINE_KERNEL(adam_step_kernel, void(Tensor&, const Tensor&, Tensor&, Tensor&, const AdamStep&));
 
 CFX_DEFINE_KERNEL(flow_attention_kernel, void(const Tensor&, const Tensor&, const Tensor&, const FlowAttentionOptions&,
                                                Tensor&, std::shared_ptr<FlowAttentionState>*));

@@ -84,6 +84,34 @@ CFX_DECLARE_KERNEL(cross_entropy_backward_kernel,
                         Tensor& grad_logits));
 
 
+// ---- optimiser updates (nn/optim.cpp) -------------------------------------------------------
+// One fused in-place pass over a parameter per step, the math in double for float32 and
+// float64 alike. p, g and the state buffers are contiguous, of one shape, dtype and device
+// (the optimiser checks; otherwise it takes its tensor-op path). The scalars are computed by
+// the optimiser (nn/optim.h gives the formulas).
+struct SgdStep {
+  double lr = 0;
+  double weight_decay = 0;  // d = g + weight_decay·p
+  double momentum = 0;      // with a momentum buffer: b = momentum·b + (1 - dampening)·d
+  double dampening = 0;
+  bool nesterov = false;    // d = d + momentum·b (else d = b)
+  bool first = false;       // the parameter's first step: b = d
+};
+// p -= lr·d. `momentum_buffer` undefined = no momentum (then momentum etc. are unused).
+CFX_DECLARE_KERNEL(sgd_step_kernel,
+                   void(Tensor& p, const Tensor& g, Tensor& momentum_buffer, const SgdStep& args));
+struct AdamStep {
+  double step_size = 0;     // lr / (1 - beta1^t)
+  double inv_sqrt_bc2 = 0;  // 1 / sqrt(1 - beta2^t)
+  double beta1 = 0, beta2 = 0, eps = 0;
+  double l2 = 0;            // Adam: g += l2·p (0 for AdamW)
+  double shrink = 1;        // AdamW: p *= shrink = 1 - lr·wd (1 for Adam)
+};
+// g' = g + l2·p;  m = b1·m + (1-b1)·g';  v = b2·v + (1-b2)·g'²;
+// p = p·shrink - step_size·m / (√v·inv_sqrt_bc2 + eps)   (m, v: exp_avg, exp_avg_sq).
+CFX_DECLARE_KERNEL(adam_step_kernel,
+                   void(Tensor& p, const Tensor& g, Tensor& exp_avg, Tensor& exp_avg_sq, const AdamStep& args));
+
 // ---- Flow-Attention (ops/flow_attention.h) ----------------------------------------------------
 // What a backend's forward keeps for its backward (O(L) per batch x head, never L x S).
 struct FlowAttentionState {

@@ -38,9 +38,12 @@ TEST_CASE("cuda: every kernel of ops/kernels.h has a CUDA entry") {
   CHECK(cross_entropy_backward_kernel.has(d));
   CHECK(flow_attention_kernel.has(d));
   CHECK(flow_attention_backward_kernel.has(d));
+  CHECK(sgd_step_kernel.has(d));
+  CHECK(adam_step_kernel.has(d));
   // The CPU entries are untouched by the CUDA registrations.
   CHECK(fill_kernel.has(Device::cpu()));
   CHECK(flow_attention_backward_kernel.has(Device::cpu()));
+  CHECK(adam_step_kernel.has(Device::cpu()));
 #else
   MESSAGE("SKIPPED: Conflux was built without the CUDA backend (CONFLUX_CUDA=OFF or no nvcc found)");
 #endif

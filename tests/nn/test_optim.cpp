@@ -1,4 +1,4 @@
-// Optimisers against hand-computed updates (3 steps, fixed gradients), the fused CPU loop
+// Optimisers against hand-computed updates (3 steps, fixed gradients), the fused CPU kernels
 // against the tensor-op path, parameter groups, clip_grad_norm_, optimiser state dicts,
 // and the schedulers against their closed forms.
 //
@@ -96,6 +96,40 @@ TEST_CASE("Optimizers: fused loop equals the tensor-op path on a real model") {
   };
   const auto a = run(true), b = run(false);
   for (size_t i = 0; i < a.size(); ++i) CHECK(std::abs(a[i] - b[i]) < 1e-6);
+}
+
+TEST_CASE("Optimizers: fused kernels equal the tensor-op path on a multi-chunk and a strided parameter") {
+  // 100,000 elements: several parallel_for chunks of the CPU kernel (ops/cpu/optim_cpu.cpp).
+  // The transposed leaf is not contiguous, so fused = true takes the tensor-op path for it.
+  auto run = [](bool fused, bool adam, DType dt) {
+    Generator gen(7);
+    Tensor big = randn({100000}, {dt}, &gen).requires_grad_();
+    Tensor strided = randn({5, 3}, {dt}, &gen).transpose(0, 1).requires_grad_();
+    std::vector<Tensor> ps{big, strided};
+    std::unique_ptr<Optimizer> opt;
+    if (adam)
+      opt = std::make_unique<Adam>(ps, AdamOptions{.lr = 1e-2, .weight_decay = 0.1, .fused = fused});
+    else
+      opt = std::make_unique<SGD>(
+          ps, SGDOptions{.lr = 0.1, .momentum = 0.9, .dampening = 0.1, .weight_decay = 0.01, .fused = fused});
+    for (int s = 0; s < 3; ++s) {
+      for (Tensor& p : ps) p.set_grad(randn(p.shape(), {dt}, &gen));
+      opt->step();
+    }
+    return std::pair{to_vector<double>(big), to_vector<double>(strided)};
+  };
+  for (DType dt : {kFloat32, kFloat64})
+    for (bool adam : {false, true}) {
+      CAPTURE(dtype_name(dt));
+      CAPTURE(adam);
+      const auto [a_big, a_str] = run(true, adam, dt);
+      const auto [b_big, b_str] = run(false, adam, dt);
+      const double tol = dt == kFloat64 ? 1e-12 : 1e-5;
+      double worst = 0;
+      for (size_t i = 0; i < a_big.size(); ++i) worst = std::max(worst, std::abs(a_big[i] - b_big[i]));
+      CHECK(worst < tol);
+      CHECK(a_str == b_str);  // both took the tensor-op path
+    }
 }
 
 TEST_CASE("Optimizers: parameters without a gradient are skipped; zero_grad") {
