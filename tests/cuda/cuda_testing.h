@@ -21,6 +21,12 @@ namespace cfx::testing {
 
 inline int cuda_devices() { return cuda::device_count(); }
 
+#if CONFLUX_WITH_CUDA
+inline constexpr bool kBuiltWithCuda = true;  // real or emulated backend
+#else
+inline constexpr bool kBuiltWithCuda = false;
+#endif
+
 // True, after a visible SKIPPED message, when no CUDA device can run this test.
 inline bool no_cuda_device() {
   if (cuda::device_count() == 0) {

@@ -5,6 +5,10 @@
 //
 // Without a GPU (or without the CUDA backend) every test that needs one prints
 // "SKIPPED: ..." and returns; the registration and no-device tests run everywhere.
+#include <fstream>
+#include <map>
+#include <regex>
+
 #include "cuda_testing.h"
 
 using namespace cfx;
@@ -13,40 +17,51 @@ using namespace cfx::testing;
 // ---- runs without a GPU -------------------------------------------------------------------------
 
 TEST_CASE("cuda: every kernel of ops/kernels.h has a CUDA entry") {
-#if CONFLUX_WITH_CUDA
-  const Device d = Device::cuda();
-  CHECK(fill_kernel.has(d));
-  CHECK(copy_kernel.has(d));
-  CHECK(arange_kernel.has(d));
-  CHECK(uniform_kernel.has(d));
-  CHECK(normal_kernel.has(d));
-  CHECK(unary_kernel.has(d));
-  CHECK(unary_backward_kernel.has(d));
-  CHECK(binary_kernel.has(d));
-  CHECK(where_kernel.has(d));
-  CHECK(reduce_kernel.has(d));
-  CHECK(argmax_kernel.has(d));
-  CHECK(cumsum_kernel.has(d));
-  CHECK(softmax_kernel.has(d));
-  CHECK(softmax_backward_kernel.has(d));
-  CHECK(bmm_kernel.has(d));
-  CHECK(layer_norm_kernel.has(d));
-  CHECK(layer_norm_backward_kernel.has(d));
-  CHECK(index_select_kernel.has(d));
-  CHECK(index_add_kernel.has(d));
-  CHECK(cross_entropy_kernel.has(d));
-  CHECK(cross_entropy_backward_kernel.has(d));
-  CHECK(flow_attention_kernel.has(d));
-  CHECK(flow_attention_backward_kernel.has(d));
-  CHECK(sgd_step_kernel.has(d));
-  CHECK(adam_step_kernel.has(d));
-  // The CPU entries are untouched by the CUDA registrations.
-  CHECK(fill_kernel.has(Device::cpu()));
-  CHECK(flow_attention_backward_kernel.has(Device::cpu()));
-  CHECK(adam_step_kernel.has(Device::cpu()));
-#else
-  MESSAGE("SKIPPED: Conflux was built without the CUDA backend (CONFLUX_CUDA=OFF or no nvcc found)");
-#endif
+  // The CUDA and CPU slot of every kernel, by name; the names are then matched against the
+  // declarations in ops/kernels.h, so a kernel added there without a CUDA twin fails here.
+  const Device gpu_device = Device::cuda(), cpu_device = Device::cpu();
+  std::map<std::string, std::pair<bool, bool>> slots;
+#define CFX_SLOTS(k) slots[#k] = {k.has(gpu_device), k.has(cpu_device)}
+  CFX_SLOTS(fill_kernel);
+  CFX_SLOTS(copy_kernel);
+  CFX_SLOTS(arange_kernel);
+  CFX_SLOTS(uniform_kernel);
+  CFX_SLOTS(normal_kernel);
+  CFX_SLOTS(unary_kernel);
+  CFX_SLOTS(unary_backward_kernel);
+  CFX_SLOTS(binary_kernel);
+  CFX_SLOTS(where_kernel);
+  CFX_SLOTS(reduce_kernel);
+  CFX_SLOTS(argmax_kernel);
+  CFX_SLOTS(cumsum_kernel);
+  CFX_SLOTS(softmax_kernel);
+  CFX_SLOTS(softmax_backward_kernel);
+  CFX_SLOTS(bmm_kernel);
+  CFX_SLOTS(layer_norm_kernel);
+  CFX_SLOTS(layer_norm_backward_kernel);
+  CFX_SLOTS(index_select_kernel);
+  CFX_SLOTS(index_add_kernel);
+  CFX_SLOTS(cross_entropy_kernel);
+  CFX_SLOTS(cross_entropy_backward_kernel);
+  CFX_SLOTS(flow_attention_kernel);
+  CFX_SLOTS(flow_attention_backward_kernel);
+  CFX_SLOTS(sgd_step_kernel);
+  CFX_SLOTS(adam_step_kernel);
+#undef CFX_SLOTS
+  std::ifstream header(std::string(CONFLUX_SOURCE_DIR) + "/ops/kernels.h");
+  REQUIRE_MESSAGE(header.good(), "cannot read ops/kernels.h under ", CONFLUX_SOURCE_DIR);
+  const std::string text((std::istreambuf_iterator<char>(header)), std::istreambuf_iterator<char>());
+  const std::regex declaration(R"(\nCFX_DECLARE_KERNEL\((\w+))");
+  size_t declared = 0;
+  for (auto it = std::sregex_iterator(text.begin(), text.end(), declaration); it != std::sregex_iterator(); ++it) {
+    const std::string name = (*it)[1];
+    ++declared;
+    CHECK_MESSAGE(slots.count(name), name, " is declared in ops/kernels.h but not listed in this test");
+    CHECK_MESSAGE(slots[name].second, name, " has no CPU entry");
+    if (kBuiltWithCuda) CHECK_MESSAGE(slots[name].first, name, " has no CUDA entry");
+  }
+  CHECK(declared == slots.size());
+  if (!kBuiltWithCuda) MESSAGE("SKIPPED (CUDA entries): Conflux was built without the CUDA backend");
 }
 
 TEST_CASE("cuda: a device that is not there gives a cfx::Error, not a crash") {
