@@ -8,7 +8,8 @@
 #   EXTRA_DEBS="libspng-dev libspng0" bash ../shared/device/prepare.sh
 # Then with the device tool, from the repository root:
 #   run(command="bash apps/bench/gpu_check.sh", carry=[".device"], timeout_s=540)
-# Stages stop at the first failure and say which; SKIP_SWEEP=1 runs build + tests only.
+# Stages stop at the first failure and say which; SKIP_SWEEP=1 runs build + tests only;
+# ALLOW_NO_GPU=1 lets the script be tried on a machine without a GPU.
 set -uo pipefail
 out=${OUT:-gpu-check-out}
 mkdir -p "$out"
@@ -42,6 +43,11 @@ ctest --test-dir build-gpu -j 8 --output-on-failure > "$out/ctest.log" 2>&1
 ctest_rc=$?
 tail -12 "$out/ctest.log"
 [ $cuda_rc -eq 0 ] && [ $ctest_rc -eq 0 ] || fail "tests (tests/cuda rc $cuda_rc, ctest rc $ctest_rc)" "$out/test_cuda.log"
+# On a GPU machine a skipped GPU test means the device was not usable (a driver older than
+# the CUDA runtime, say): that is a failed check, not a pass.
+if grep -q "SKIPPED: no CUDA device" "$out/test_cuda.log" && [ "${ALLOW_NO_GPU:-0}" != 1 ]; then
+  fail "the GPU tests were skipped: $(grep -m1 -o 'SKIPPED: no CUDA device.*' "$out/test_cuda.log")" "$out/test_cuda.log"
+fi
 
 [ "${SKIP_SWEEP:-0}" = 1 ] && exit 0
 stage "Flow-Attention sweep vs PyTorch"
