@@ -18,45 +18,11 @@
 #include <type_traits>
 
 #include "core/parallel.h"
-#include "ops/blas_layout.h"
+#include "ops/blas_operand.h"
 #include "ops/kernels.h"
 
 namespace cfx::cpu {
 namespace {
-
-// One GEMM operand as BLAS wants it: a base pointer, a batch stride, NoTrans/Trans and ld.
-template <class T>
-struct GemmOperand {
-  const T* data = nullptr;
-  int64_t batch_stride = 0;  // elements between batch items; 0 = broadcast
-  CBLAS_TRANSPOSE trans = CblasNoTrans;
-  int64_t ld = 1;
-  Tensor copy;  // keeps the dense copy alive when one was needed
-};
-
-// Describes operand t [Bt, rows, cols] for BLAS, copying it to dense only if it must.
-template <class T>
-GemmOperand<T> gemm_operand(const Tensor& t) {
-  const int64_t batch = t.size(0), rows = t.size(1), cols = t.size(2);
-  GemmOperand<T> op;
-  op.batch_stride = batch == 1 ? 0 : t.stride(0);
-  if (auto layout = blas_layout(rows, cols, t.stride(1), t.stride(2))) {
-    op.data = static_cast<const T*>(t.raw_data());
-    op.trans = layout->first ? CblasTrans : CblasNoTrans;
-    op.ld = layout->second;
-    return op;
-  }
-  // Neither unit stride: copy to row-major. A broadcast batch (stride 0) is copied once.
-  const int64_t copies = op.batch_stride == 0 ? 1 : batch;
-  Tensor src = detail::make_view(t, {copies, rows, cols}, {op.batch_stride, t.stride(1), t.stride(2)}, t.offset());
-  op.copy = detail::make_empty(src.shape(), t.dtype(), t.device());
-  copy_kernel(t.device(), op.copy, src);
-  op.data = static_cast<const T*>(op.copy.raw_data());
-  op.batch_stride = copies == 1 ? 0 : rows * cols;
-  op.trans = CblasNoTrans;
-  op.ld = std::max<int64_t>(cols, 1);
-  return op;
-}
 
 template <class T>
 void gemm(CBLAS_TRANSPOSE ta, CBLAS_TRANSPOSE tb, int64_t m, int64_t n, int64_t k, const T* a, int64_t lda,
@@ -75,15 +41,8 @@ void gemm(CBLAS_TRANSPOSE ta, CBLAS_TRANSPOSE tb, int64_t m, int64_t n, int64_t 
 constexpr double kSingleThreadGemmWork = 65536.0 * 4.0;
 
 void bmm_cpu(const Tensor& a, const Tensor& b, Tensor& out) {
-  CFX_CHECK(a.dim() == 3 && b.dim() == 3 && out.dim() == 3, "bmm_kernel: expected 3-d a, b and out, got ",
-            a.shape(), ", ", b.shape(), " and ", out.shape());
+  check_bmm_operands(a, b, out);
   const int64_t batch = out.size(0), m = out.size(1), n = out.size(2), k = a.size(2);
-  CFX_CHECK(a.size(0) == batch && b.size(0) == batch && a.size(1) == m && b.size(1) == k && b.size(2) == n,
-            "bmm_kernel: expected a [Bt,M,K], b [Bt,K,N], out [Bt,M,N], got ", a.shape(), ", ", b.shape(), " and ",
-            out.shape());
-  CFX_CHECK(a.dtype() == b.dtype() && a.dtype() == out.dtype(), "bmm_kernel: dtypes differ: ", a.dtype(), ", ",
-            b.dtype(), " and ", out.dtype());
-  CFX_CHECK(out.is_contiguous(), "bmm_kernel: out must be dense, got strides ", out.strides());
   for (int64_t v : {m, n, k})
     CFX_CHECK(v <= INT_MAX, "bmm_kernel: matrix size ", v, " exceeds the BLAS (32-bit int) limit");
   if (out.numel() == 0) return;
@@ -92,10 +51,12 @@ void bmm_cpu(const Tensor& a, const Tensor& b, Tensor& out) {
     return;
   }
   visit_floating(a.dtype(), "bmm", [&]<class T>() {
-    const GemmOperand<T> A = gemm_operand<T>(a), B = gemm_operand<T>(b);
+    const BlasOperand A = blas_operand(a), B = blas_operand(b);
+    const T *a_data = static_cast<const T*>(A.data), *b_data = static_cast<const T*>(B.data);
+    const auto trans = [](const BlasOperand& op) { return op.trans ? CblasTrans : CblasNoTrans; };
     T* c = static_cast<T*>(out.raw_data());
     auto one = [&](int64_t i) {
-      gemm<T>(A.trans, B.trans, m, n, k, A.data + i * A.batch_stride, A.ld, B.data + i * B.batch_stride, B.ld,
+      gemm<T>(trans(A), trans(B), m, n, k, a_data + i * A.batch_stride, A.ld, b_data + i * B.batch_stride, B.ld,
               c + i * m * n, n);
     };
     const double work = static_cast<double>(m) * static_cast<double>(n) * static_cast<double>(k);
