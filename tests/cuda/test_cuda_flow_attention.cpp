@@ -6,48 +6,19 @@
 //
 // Without a GPU every test prints "SKIPPED: ..." and returns.
 #include "cuda_testing.h"
+#include "flow_attention_cases.h"
 
 using namespace cfx;
 using namespace cfx::testing;
 using FA = FlowAttentionOptions;
+using Case = cfx::testing::FlowCase;
 
 namespace {
 
-struct Case {
-  const char* name;
-  int64_t B, H, L, S, D, M;
-  FA opts;
-};
-
-FA with(FA o, auto&& edit) {
-  edit(o);
-  return o;
-}
-
-Tensor make_mask(int64_t B, int64_t S, const std::vector<int64_t>& valid_lengths) {
-  std::vector<uint8_t> m(B * S, 0);
-  for (int64_t b = 0; b < B; ++b)
-    for (int64_t s = valid_lengths[b]; s < S; ++s) m[b * S + s] = 1;
-  return tensor(m, {B, S}).to(kBool);
-}
-
-// The variants of tests/ops/test_flow_attention.cpp, plus GPU edge shapes.
+// The CPU suite's variants, plus GPU edge shapes.
 std::vector<Case> cases() {
-  return {
-      {"core L==S", 2, 3, 6, 6, 4, 3, FA::core()},
-      {"core L<S", 1, 2, 4, 7, 3, 5, FA::core()},
-      {"core L>S", 1, 2, 7, 4, 3, 2, FA::core()},
-      {"no clamp (time series)", 2, 2, 5, 5, 4, 3, FA::time_series()},
-      {"clamp 5 non-causal", 1, 2, 5, 6, 4, 3, with(FA::core(), [](FA& o) { o.clamp = 5.0; })},
-      {"lra: relu+eps, heads competition", 2, 3, 5, 5, 4, 3, FA::lra()},
-      {"relu map, sequence competition", 1, 2, 5, 6, 3, 3,
-       with(FA::time_series(), [](FA& o) { o.feature_map = FA::FeatureMap::ReluEps; })},
-      {"causal core (clamp 1)", 2, 2, 7, 7, 4, 3, with(FA::core(), [](FA& o) { o.causal = true; })},
-      {"causal nlp (clamp 5)", 1, 3, 6, 6, 3, 4, FA::nlp()},
-      {"causal rl (clamp 10)", 1, 2, 9, 9, 2, 3, FA::rl()},
-      {"causal no clamp", 1, 2, 5, 5, 4, 4, with(FA::nlp(), [](FA& o) { o.clamp = std::nullopt; })},
-      {"mask", 2, 2, 5, 6, 3, 3, with(FA::core(), [](FA& o) { o.key_padding_mask = make_mask(2, 6, {4, 6}); })},
-      {"mask, lra", 2, 3, 5, 5, 3, 2, with(FA::lra(), [](FA& o) { o.key_padding_mask = make_mask(2, 5, {3, 5}); })},
+  std::vector<Case> all = flow_variant_cases();
+  all.insert(all.end(), {
       {"mask, a batch row without keys", 3, 2, 4, 5, 3, 2,
        with(FA::core(), [](FA& o) { o.key_padding_mask = make_mask(3, 5, {2, 0, 5}); })},
       {"wide heads D=40 M=36", 2, 2, 70, 50, 40, 36, FA::core()},
@@ -60,7 +31,8 @@ std::vector<Case> cases() {
       {"long, split column sums (L=1100, S=900)", 1, 2, 1100, 900, 8, 4, FA::core()},
       {"long, split column sums, mask", 2, 1, 700, 1030, 4, 4,
        with(FA::core(), [](FA& o) { o.key_padding_mask = make_mask(2, 1030, {1030, 611}); })},
-  };
+  });
+  return all;
 }
 
 // The options with the mask moved to `device`.

@@ -2,6 +2,7 @@
 // the official equations written with primitive ops), float64 gradchecks of every variant,
 // the conservation facts of BENCHMARKS.md 0.2, causality, masks, and linear memory.
 #include "ops/flow_attention_reference.h"
+#include "flow_attention_cases.h"
 #include "testing.h"
 
 using namespace cfx;
@@ -9,42 +10,11 @@ using cfx::testing::flow_attention_reference;
 using cfx::testing::max_abs_diff;
 using cfx::testing::rand64;
 using FA = FlowAttentionOptions;
+using cfx::testing::flow_variant_cases;
+using cfx::testing::make_mask;
+using Case = cfx::testing::FlowCase;
 
 namespace {
-
-struct Case {
-  const char* name;
-  int64_t B, H, L, S, D, M;
-  FA opts;
-};
-
-FA with(FA o, auto&& edit) { edit(o); return o; }
-
-Tensor make_mask(int64_t B, int64_t S, const std::vector<int64_t>& valid_lengths) {
-  std::vector<uint8_t> m(B * S, 0);
-  for (int64_t b = 0; b < B; ++b)
-    for (int64_t s = valid_lengths[b]; s < S; ++s) m[b * S + s] = 1;
-  return tensor(m, {B, S}).to(kBool);
-}
-
-std::vector<Case> cases() {
-  return {
-      {"core L==S", 2, 3, 6, 6, 4, 3, FA::core()},
-      {"core L<S", 1, 2, 4, 7, 3, 5, FA::core()},
-      {"core L>S", 1, 2, 7, 4, 3, 2, FA::core()},
-      {"no clamp (time series)", 2, 2, 5, 5, 4, 3, FA::time_series()},
-      {"clamp 5 non-causal", 1, 2, 5, 6, 4, 3, with(FA::core(), [](FA& o) { o.clamp = 5.0; })},
-      {"lra: relu+eps, heads competition", 2, 3, 5, 5, 4, 3, FA::lra()},
-      {"relu map, sequence competition", 1, 2, 5, 6, 3, 3, with(FA::time_series(), [](FA& o) {
-         o.feature_map = FA::FeatureMap::ReluEps; })},
-      {"causal core (clamp 1)", 2, 2, 7, 7, 4, 3, with(FA::core(), [](FA& o) { o.causal = true; })},
-      {"causal nlp (clamp 5)", 1, 3, 6, 6, 3, 4, FA::nlp()},
-      {"causal rl (clamp 10)", 1, 2, 9, 9, 2, 3, FA::rl()},
-      {"causal no clamp", 1, 2, 5, 5, 4, 4, with(FA::nlp(), [](FA& o) { o.clamp = std::nullopt; })},
-      {"mask", 2, 2, 5, 6, 3, 3, with(FA::core(), [](FA& o) { o.key_padding_mask = make_mask(2, 6, {4, 6}); })},
-      {"mask, lra", 2, 3, 5, 5, 3, 2, with(FA::lra(), [](FA& o) { o.key_padding_mask = make_mask(2, 5, {3, 5}); })},
-  };
-}
 
 // Inputs spread enough that sigmoid is not flat, and the clamp is active for some sources.
 std::vector<Tensor> inputs(const Case& c, uint64_t seed) {
@@ -55,7 +25,7 @@ std::vector<Tensor> inputs(const Case& c, uint64_t seed) {
 }  // namespace
 
 TEST_CASE("fused flow_attention == composite reference (float64 ~1e-12, float32 ~1e-5)") {
-  for (const Case& c : cases()) {
+  for (const Case& c : flow_variant_cases()) {
     const std::string case_name = c.name;
     CAPTURE(case_name);
     auto in = inputs(c, 100);
@@ -88,7 +58,7 @@ TEST_CASE("fused flow_attention == composite reference (float64 ~1e-12, float32 
 }
 
 TEST_CASE("flow_attention float64 gradcheck for every variant") {
-  for (const Case& c : cases()) {
+  for (const Case& c : flow_variant_cases()) {
     const std::string case_name = c.name;
     CAPTURE(case_name);
     auto in = inputs(c, 200);
