@@ -13,7 +13,6 @@
 //   - any batch stride, 0 included (a matrix broadcast over the batch).
 // A matrix with neither unit stride is copied to dense first (once if broadcast).
 #include <climits>
-#include <optional>
 #include <type_traits>
 
 #include "cuda/loops.cuh"

@@ -14,7 +14,6 @@
 
 #include <algorithm>
 #include <climits>
-#include <optional>
 #include <type_traits>
 
 #include "core/parallel.h"

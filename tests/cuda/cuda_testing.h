@@ -19,8 +19,6 @@
 
 namespace cfx::testing {
 
-inline int cuda_devices() { return cuda::device_count(); }
-
 #if CONFLUX_WITH_CUDA
 inline constexpr bool kBuiltWithCuda = true;  // real or emulated backend
 #else

@@ -66,7 +66,7 @@ TEST_CASE("cuda: every kernel of ops/kernels.h has a CUDA entry") {
 
 TEST_CASE("cuda: a device that is not there gives a cfx::Error, not a crash") {
   // cuda:N with N = the device count never exists: no GPU, no backend, or one past the last.
-  const Device missing = Device::cuda(cuda_devices());
+  const Device missing = Device::cuda(cuda::device_count());
   CHECK_THROWS_AS(zeros({2, 3}, {kFloat32, missing}), Error);
   CHECK_THROWS_AS(tensor(std::vector<float>{1, 2}, {2}).to(missing), Error);
 }
