@@ -7,6 +7,8 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <new>
+#include <utility>
 #include <vector>
 
 #include "core/device.h"
@@ -45,6 +47,13 @@ struct CpuBufferAllocator {
   CpuBufferAllocator(const CpuBufferAllocator<U>&) {}
   T* allocate(size_t n) { return static_cast<T*>(cpu_allocator()->allocate(n * sizeof(T))); }
   void deallocate(T* p, size_t n) { cpu_allocator()->deallocate(p, n * sizeof(T)); }
+  // CpuBuffer<T>(n) and resize(n) leave the new elements uninitialised (default-initialised),
+  // as scratch should be: the kernels write before they read, and zero-filling first would
+  // touch every page twice. CONFLUX_POISON_ALLOCATIONS makes a missed write show up as NaN.
+  template <class U>
+  void construct(U* p) noexcept { ::new (static_cast<void*>(p)) U; }
+  template <class U, class... Args>
+  void construct(U* p, Args&&... args) { ::new (static_cast<void*>(p)) U(std::forward<Args>(args)...); }
   template <class U>
   bool operator==(const CpuBufferAllocator<U>&) const { return true; }
 };

@@ -1,6 +1,7 @@
 // Where a tensor's memory lives. CPU always; CUDA when built with the CUDA backend.
 #pragma once
 
+#include <cstdint>
 #include <ostream>
 #include <string>
 

@@ -156,8 +156,8 @@ void copy_cuda(Tensor& dst, const Tensor& src) {
 
 // ---- arange -------------------------------------------------------------------------------
 
-// o = start + i * step, written as the CPU computes it (GCC contracts it into one fma under
-// -march=native on an FMA machine; here the fma is explicit, so the two agree there).
+// o = fma(i, step, start) in double, one rounding, as ops/cpu/pointwise_cpu.cpp computes it on
+// every CPU capability: the same bits on every backend.
 template <class T>
 __global__ void arange_elements(int64_t n, int64_t stride, T* out, double start, double step) {
   for (int64_t i = grid_start(); i < n; i += grid_step())

@@ -18,8 +18,10 @@ TransformerEncoderLayer::TransformerEncoderLayer(const TransformerEncoderLayerCo
     a.n_heads = config.n_heads;
     a.dropout = config.attention_dropout;
     a.bias = config.attention_bias;
+    CFX_CHECK(config.flow.causal == config.causal, "TransformerEncoderLayer: causal = ", config.causal,
+              " but flow.causal = ", config.flow.causal, "; set both (e.g. flow = FlowAttentionOptions::nlp() "
+              "with causal = true)");
     a.options = config.flow;
-    a.options.causal = config.causal;
     flow_attn = register_module("attn", std::make_shared<FlowAttention>(a, gen));
   } else {
     SoftmaxAttentionConfig a;

@@ -23,7 +23,9 @@ struct TransformerEncoderLayerConfig {
   int64_t d_ff = 0;              // MLP hidden width; 0 = 4·d_model
   int64_t d_qkv = 0;             // width of q/k/v over all heads (LRA qkv_dim); 0 = d_model
   AttentionKind attention = AttentionKind::Flow;
-  FlowAttentionOptions flow = FlowAttentionOptions::core();  // its `causal` is replaced by `causal` below
+  FlowAttentionOptions flow = FlowAttentionOptions::core();
+  // Causal masking of either attention. With Flow attention it must equal flow.causal (the
+  // constructor throws on a conflict rather than silently letting one win).
   bool causal = false;
   bool norm_first = true;        // pre-LN (true) or post-LN
   Activation activation = Activation::GELU;

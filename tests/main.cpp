@@ -1,3 +1,33 @@
 // The doctest main shared by every test executable.
-#define DOCTEST_CONFIG_IMPLEMENT_WITH_MAIN
+//
+// It prints which CPU kernels run (core/cpu_capability.h). A suite run with
+// CONFLUX_CPU_CAPABILITY forced to a capability this CPU lacks is skipped, with the reason,
+// through exit code 77 (ctest's SKIP_RETURN_CODE); an unknown name fails.
+#define DOCTEST_CONFIG_IMPLEMENT
 #include <doctest/doctest.h>
+
+#include <cstdlib>
+#include <iostream>
+#include <string_view>
+
+#include "core/cpu_capability.h"
+#include "core/error.h"
+
+int main(int argc, char** argv) {
+  if (const char* forced = std::getenv("CONFLUX_CPU_CAPABILITY"); forced && !cfx::cpu_native_build()) {
+    for (int i = 0; i < cfx::kNumCpuCapabilities; ++i) {
+      const auto c = static_cast<cfx::CpuCapability>(i);
+      if (std::string_view(forced) == cfx::cpu_capability_name(c) && !cfx::cpu_supports(c)) {
+        std::cout << "SKIPPED: CONFLUX_CPU_CAPABILITY=" << forced << " but this CPU cannot run those kernels\n";
+        return 77;
+      }
+    }
+  }
+  try {
+    std::cout << "CPU kernels: " << cfx::cpu_capability_info() << "\n";
+  } catch (const cfx::Error& e) {
+    std::cerr << e.what() << "\n";
+    return 1;
+  }
+  return doctest::Context(argc, argv).run();
+}

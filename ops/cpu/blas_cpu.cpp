@@ -20,7 +20,7 @@
 #include "ops/blas_operand.h"
 #include "ops/kernels.h"
 
-namespace cfx::cpu {
+namespace cfx::cpu::CFX_CPU_CAPABILITY {  // one copy per CPU capability (core/cpu_capability.h)
 namespace {
 
 template <class T>
@@ -73,6 +73,6 @@ void bmm_cpu(const Tensor& a, const Tensor& b, Tensor& out) {
 
 }  // namespace
 
-CFX_REGISTER_KERNEL(bmm_kernel, DeviceType::CPU, bmm_cpu);
+CFX_REGISTER_CPU_KERNEL(bmm_kernel, bmm_cpu);
 
-}  // namespace cfx::cpu
+}  // namespace cfx::cpu::CFX_CPU_CAPABILITY

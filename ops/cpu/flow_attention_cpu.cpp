@@ -22,14 +22,16 @@
 
 #include "core/parallel.h"  // parallel_for, num_threads
 
-namespace cfx::cpu {
+namespace cfx::cpu::CFX_CPU_CAPABILITY {  // one copy per CPU capability (core/cpu_capability.h)
 namespace {
 
 // ---------------------------------------------------------------------------------------
 // Row helpers. Inner loops run over fixed blocks of one 512-bit register of T, so GCC
 // vectorises them at -O2 too (whose cost model refuses loops that need a scalar epilogue).
-// The project builds with -march=native (CONFLUX_NATIVE): AVX-512 here, ~2x faster than SSE2
-// on the non-BLAS part.
+// This file is compiled once per CPU capability (core/cpu_capability.h); the AVX-512 copy
+// runs the non-BLAS part ~2x faster than SSE. Selects are written as bit masks, never as
+// `cond ? a : b` over arrays: GCC 12.2 miscompiled one such select at -O3 with AVX2
+// (see feature_map_grad).
 
 template <class T>
 constexpr int64_t kLanes = 64 / sizeof(T);
@@ -143,8 +145,17 @@ inline void feature_map_grad(FlowFeatureMap fm, const T* __restrict x, const T* 
                              const T* __restrict g, T* __restrict out, int64_t n) {
   if (fm == FlowFeatureMap::Sigmoid) {
     for_lanes<T>(n, [=](int64_t d) { out[d] = g[d] * fx[d] * (T(1) - fx[d]); });
-  } else {  // as integers, x > +0 exactly when its bit pattern is positive
-    for_lanes<T>(n, [=](int64_t d) { out[d] = std::bit_cast<Bits<T>>(x[d]) > 0 ? g[d] : T(0); });
+  } else {
+    // As integers, x > +0 exactly when its bit pattern is positive. The select is written as
+    // a bit mask on purpose, like the forward: g is always loaded and the branchless and
+    // leaves the compiler nothing to if-convert. The ternary `x > 0 ? g : 0` was miscompiled
+    // by GCC 12.2 at -O3 with AVX2 (x86-64-v3): the loop became masked loads (vmaskmovpd) of
+    // g and the second load of each 8-lane block reused the first half's mask, so outputs came
+    // out wrong (zeros, or garbage bits when the register held something else).
+    for_lanes<T>(n, [=](int64_t d) {
+      const Bits<T> keep = -static_cast<Bits<T>>(std::bit_cast<Bits<T>>(x[d]) > 0);  // all ones or 0
+      out[d] = std::bit_cast<T>(std::bit_cast<Bits<T>>(g[d]) & keep);
+    });
   }
 }
 
@@ -843,4 +854,4 @@ template void flow_attention_backward<double>(const FlowAttentionConfig&, const 
                                               const FlowAttentionSaved<double>&, double*, double*,
                                               double*);
 
-}  // namespace cfx::cpu
+}  // namespace cfx::cpu::CFX_CPU_CAPABILITY

@@ -36,12 +36,16 @@
 // afterwards: nested OpenBLAS threading on these 2-core machines is 4x slower.
 #pragma once
 
+#ifndef CFX_CPU_CAPABILITY
+#error "ops/cpu/ is compiled once per CPU capability; CMakeLists.txt defines CFX_CPU_CAPABILITY"
+#endif
+
 #include <cstdint>
 #include <vector>
 
 #include "core/allocator.h"
 
-namespace cfx::cpu {
+namespace cfx::cpu::CFX_CPU_CAPABILITY {  // one copy per CPU capability (core/cpu_capability.h)
 
 enum class FlowFeatureMap {
   Sigmoid,  // phi(x) = sigmoid(x): every PyTorch variant (default)
@@ -99,4 +103,4 @@ void flow_attention_backward(const FlowAttentionConfig& cfg, const T* q, const T
                              const T* grad_y, const FlowAttentionSaved<T>& saved, T* grad_q,
                              T* grad_k, T* grad_v);
 
-}  // namespace cfx::cpu
+}  // namespace cfx::cpu::CFX_CPU_CAPABILITY

@@ -6,7 +6,7 @@
 #include "ops/flow_attention.h"
 #include "ops/kernels.h"
 
-namespace cfx::cpu {
+namespace cfx::cpu::CFX_CPU_CAPABILITY {  // one copy per CPU capability (core/cpu_capability.h)
 namespace {
 
 template <class T>
@@ -66,7 +66,7 @@ void backward_cpu(const Tensor& q, const Tensor& k, const Tensor& v, const FlowA
 
 }  // namespace
 
-CFX_REGISTER_KERNEL(flow_attention_kernel, DeviceType::CPU, forward_cpu);
-CFX_REGISTER_KERNEL(flow_attention_backward_kernel, DeviceType::CPU, backward_cpu);
+CFX_REGISTER_CPU_KERNEL(flow_attention_kernel, forward_cpu);
+CFX_REGISTER_CPU_KERNEL(flow_attention_backward_kernel, backward_cpu);
 
-}  // namespace cfx::cpu
+}  // namespace cfx::cpu::CFX_CPU_CAPABILITY

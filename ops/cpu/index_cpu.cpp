@@ -11,7 +11,7 @@
 #include "core/parallel.h"
 #include "ops/kernels.h"
 
-namespace cfx::cpu {
+namespace cfx::cpu::CFX_CPU_CAPABILITY {  // one copy per CPU capability (core/cpu_capability.h)
 namespace {
 
 // Elements per parallel chunk (as kPointwiseGrain in ops/cpu/loops.h).
@@ -117,7 +117,7 @@ void index_add_cpu(Tensor& out, int64_t dim, const Tensor& index, const Tensor& 
 
 }  // namespace
 
-CFX_REGISTER_KERNEL(index_select_kernel, DeviceType::CPU, index_select_cpu);
-CFX_REGISTER_KERNEL(index_add_kernel, DeviceType::CPU, index_add_cpu);
+CFX_REGISTER_CPU_KERNEL(index_select_kernel, index_select_cpu);
+CFX_REGISTER_CPU_KERNEL(index_add_kernel, index_add_cpu);
 
-}  // namespace cfx::cpu
+}  // namespace cfx::cpu::CFX_CPU_CAPABILITY

@@ -8,6 +8,10 @@
 // An inner loop that checks `steps[k] == 1` lets the compiler vectorise the dense case.
 #pragma once
 
+#ifndef CFX_CPU_CAPABILITY
+#error "ops/cpu/ is compiled once per CPU capability; CMakeLists.txt defines CFX_CPU_CAPABILITY"
+#endif
+
 #include <array>
 #include <cstdint>
 #include <vector>
@@ -15,7 +19,7 @@
 #include "core/parallel.h"
 #include "core/tensor.h"
 
-namespace cfx::cpu {
+namespace cfx::cpu::CFX_CPU_CAPABILITY {  // one copy per CPU capability (core/cpu_capability.h)
 
 // Strides of `t` broadcast to `shape` (right-aligned; 0 where t has size 1 or no dim).
 inline Shape broadcast_strides(const Tensor& t, const Shape& shape) {
@@ -95,4 +99,4 @@ struct StridedLoop {
   }
 };
 
-}  // namespace cfx::cpu
+}  // namespace cfx::cpu::CFX_CPU_CAPABILITY

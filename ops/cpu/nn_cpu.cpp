@@ -13,7 +13,7 @@
 #include "ops/cpu/loops.h"
 #include "ops/kernels.h"
 
-namespace cfx::cpu {
+namespace cfx::cpu::CFX_CPU_CAPABILITY {  // one copy per CPU capability (core/cpu_capability.h)
 namespace {
 
 template <class T>
@@ -220,9 +220,9 @@ void cross_entropy_backward_cpu(const Tensor& logits, const Tensor& target, cons
 
 }  // namespace
 
-CFX_REGISTER_KERNEL(layer_norm_kernel, DeviceType::CPU, layer_norm_cpu);
-CFX_REGISTER_KERNEL(layer_norm_backward_kernel, DeviceType::CPU, layer_norm_backward_cpu);
-CFX_REGISTER_KERNEL(cross_entropy_kernel, DeviceType::CPU, cross_entropy_cpu);
-CFX_REGISTER_KERNEL(cross_entropy_backward_kernel, DeviceType::CPU, cross_entropy_backward_cpu);
+CFX_REGISTER_CPU_KERNEL(layer_norm_kernel, layer_norm_cpu);
+CFX_REGISTER_CPU_KERNEL(layer_norm_backward_kernel, layer_norm_backward_cpu);
+CFX_REGISTER_CPU_KERNEL(cross_entropy_kernel, cross_entropy_cpu);
+CFX_REGISTER_CPU_KERNEL(cross_entropy_backward_kernel, cross_entropy_backward_cpu);
 
-}  // namespace cfx::cpu
+}  // namespace cfx::cpu::CFX_CPU_CAPABILITY

@@ -7,7 +7,7 @@
 #include "core/parallel.h"
 #include "ops/kernels.h"
 
-namespace cfx::cpu {
+namespace cfx::cpu::CFX_CPU_CAPABILITY {  // one copy per CPU capability (core/cpu_capability.h)
 namespace {
 
 constexpr int64_t kGrain = 1 << 15;  // elements per thread chunk
@@ -57,7 +57,7 @@ void adam_step_cpu(Tensor& p, const Tensor& g, Tensor& m, Tensor& v, const AdamS
 
 }  // namespace
 
-CFX_REGISTER_KERNEL(sgd_step_kernel, DeviceType::CPU, sgd_step_cpu);
-CFX_REGISTER_KERNEL(adam_step_kernel, DeviceType::CPU, adam_step_cpu);
+CFX_REGISTER_CPU_KERNEL(sgd_step_kernel, sgd_step_cpu);
+CFX_REGISTER_CPU_KERNEL(adam_step_kernel, adam_step_cpu);
 
-}  // namespace cfx::cpu
+}  // namespace cfx::cpu::CFX_CPU_CAPABILITY

@@ -6,7 +6,7 @@
 #include "ops/cpu/loops.h"
 #include "ops/kernels.h"
 
-namespace cfx::cpu {
+namespace cfx::cpu::CFX_CPU_CAPABILITY {  // one copy per CPU capability (core/cpu_capability.h)
 namespace {
 
 template <class T>
@@ -39,10 +39,12 @@ void copy_cpu(Tensor& dst, const Tensor& src) {
   });
 }
 
+// o[i] = fma(i, step, start) in double, one rounding: the formula of every backend and CPU
+// capability (cuda/pointwise.cu too), so that no FMA contraction can make them differ.
 void arange_cpu(Tensor& out, double start, double step) {
   visit_dtype(out.dtype(), [&]<class T>() {
     T* o = out.data_ptr<T>();
-    for (int64_t i = 0; i < out.numel(); ++i) o[i] = static_cast<T>(start + static_cast<double>(i) * step);
+    for (int64_t i = 0; i < out.numel(); ++i) o[i] = static_cast<T>(std::fma(static_cast<double>(i), step, start));
   });
 }
 
@@ -250,14 +252,14 @@ void where_cpu(const Tensor& cond, const Tensor& a, const Tensor& b, Tensor& out
 
 }  // namespace
 
-CFX_REGISTER_KERNEL(fill_kernel, DeviceType::CPU, fill_cpu);
-CFX_REGISTER_KERNEL(copy_kernel, DeviceType::CPU, copy_cpu);
-CFX_REGISTER_KERNEL(arange_kernel, DeviceType::CPU, arange_cpu);
-CFX_REGISTER_KERNEL(uniform_kernel, DeviceType::CPU, uniform_cpu);
-CFX_REGISTER_KERNEL(normal_kernel, DeviceType::CPU, normal_cpu);
-CFX_REGISTER_KERNEL(unary_kernel, DeviceType::CPU, unary_cpu);
-CFX_REGISTER_KERNEL(unary_backward_kernel, DeviceType::CPU, unary_backward_cpu);
-CFX_REGISTER_KERNEL(binary_kernel, DeviceType::CPU, binary_cpu);
-CFX_REGISTER_KERNEL(where_kernel, DeviceType::CPU, where_cpu);
+CFX_REGISTER_CPU_KERNEL(fill_kernel, fill_cpu);
+CFX_REGISTER_CPU_KERNEL(copy_kernel, copy_cpu);
+CFX_REGISTER_CPU_KERNEL(arange_kernel, arange_cpu);
+CFX_REGISTER_CPU_KERNEL(uniform_kernel, uniform_cpu);
+CFX_REGISTER_CPU_KERNEL(normal_kernel, normal_cpu);
+CFX_REGISTER_CPU_KERNEL(unary_kernel, unary_cpu);
+CFX_REGISTER_CPU_KERNEL(unary_backward_kernel, unary_backward_cpu);
+CFX_REGISTER_CPU_KERNEL(binary_kernel, binary_cpu);
+CFX_REGISTER_CPU_KERNEL(where_kernel, where_cpu);
 
-}  // namespace cfx::cpu
+}  // namespace cfx::cpu::CFX_CPU_CAPABILITY

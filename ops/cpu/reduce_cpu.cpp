@@ -10,7 +10,7 @@
 #include "ops/cpu/loops.h"
 #include "ops/kernels.h"
 
-namespace cfx::cpu {
+namespace cfx::cpu::CFX_CPU_CAPABILITY {  // one copy per CPU capability (core/cpu_capability.h)
 namespace {
 
 template <class T>
@@ -127,7 +127,7 @@ void argmax_cpu(const Tensor& x, int64_t dim, Tensor& out) {
 
 }  // namespace
 
-CFX_REGISTER_KERNEL(reduce_kernel, DeviceType::CPU, reduce_cpu);
-CFX_REGISTER_KERNEL(argmax_kernel, DeviceType::CPU, argmax_cpu);
+CFX_REGISTER_CPU_KERNEL(reduce_kernel, reduce_cpu);
+CFX_REGISTER_CPU_KERNEL(argmax_kernel, argmax_cpu);
 
-}  // namespace cfx::cpu
+}  // namespace cfx::cpu::CFX_CPU_CAPABILITY

@@ -18,7 +18,7 @@
 #include "ops/cpu/loops.h"
 #include "ops/kernels.h"
 
-namespace cfx::cpu {
+namespace cfx::cpu::CFX_CPU_CAPABILITY {  // one copy per CPU capability (core/cpu_capability.h)
 namespace {
 
 template <class T>
@@ -270,8 +270,8 @@ void cumsum_cpu(const Tensor& x, int64_t dim, Tensor& out) {
 
 }  // namespace
 
-CFX_REGISTER_KERNEL(softmax_kernel, DeviceType::CPU, softmax_cpu);
-CFX_REGISTER_KERNEL(softmax_backward_kernel, DeviceType::CPU, softmax_backward_cpu);
-CFX_REGISTER_KERNEL(cumsum_kernel, DeviceType::CPU, cumsum_cpu);
+CFX_REGISTER_CPU_KERNEL(softmax_kernel, softmax_cpu);
+CFX_REGISTER_CPU_KERNEL(softmax_backward_kernel, softmax_backward_cpu);
+CFX_REGISTER_CPU_KERNEL(cumsum_kernel, cumsum_cpu);
 
-}  // namespace cfx::cpu
+}  // namespace cfx::cpu::CFX_CPU_CAPABILITY

@@ -18,8 +18,12 @@
 #include "apps/lra/model.h"
 #include "apps/lra/run_state.h"
 #include "core/error.h"
+#include "core/parallel.h"
 #include "data/dataset.h"
+#include "nn/checkpoint.h"
+#include "ops/elementwise.h"
 #include "ops/nn_ops.h"
+#include "ops/reduce.h"
 
 namespace fs = std::filesystem;
 using cfx::app::JsonValue;
@@ -137,6 +141,44 @@ TEST_CASE("conflux-lra: generate -> train -> checkpoint -> resume -> eval") {
   CHECK(report.result.loss == doctest::Approx(num(final_test.at(7).at("loss"))).epsilon(1e-5));
   CHECK(report.baseline > 0.0);
   CHECK(report.baseline <= 1.0);
+}
+
+TEST_CASE("conflux-lra: same seed, same bits, whatever the thread count") {
+  // The LRA ListOps preset's attention (relu map, heads competition: the path a miscompiled
+  // select once broke on some CPUs), dropout on, sizes above the kernels' parallel grains so
+  // that the thread count changes how every loop is split.
+  TempDir tmp("lra_bits");
+  const fs::path data = tmp.path / "data";
+  REQUIRE(cfx::lra::run({"generate", "--task", "listops", "--out", data.string(), "--train", "48", "--val", "8",
+                         "--test", "8", "--min-len", "150", "--max-len", "200", "--seed", "9"}) == 0);
+  auto train = [&](int threads, const std::string& name) {
+    cfx::set_num_threads(threads);
+    const fs::path out = tmp.path / name;
+    REQUIRE(cfx::lra::run({"train", "--task", "listops", "--data", data.string(), "--out", out.string(),
+                           "--max-len", "200", "--layers", "1", "--d-model", "64", "--qkv-dim", "64", "--heads", "4",
+                           "--mlp-dim", "128", "--dropout", "0.1", "--batch-size", "16", "--steps", "3", "--lr",
+                           "0.01", "--warmup", "1", "--eval-every", "3", "--eval-batches", "1", "--checkpoint-every",
+                           "3", "--log-every", "1", "--seed", "4"}) == 0);
+    cfx::set_num_threads(0);
+    return std::make_pair(read_jsonl(out / "metrics.jsonl"), cfx::nn::load_tensors(out / "ckpt_000003.h5"));
+  };
+  const auto [log_1, params_1] = train(1, "t1");
+  for (int threads : {2, 3}) {
+    INFO(threads, " threads vs 1");
+    const auto [log_n, params_n] = train(threads, "t" + std::to_string(threads));
+    const auto steps_1 = rows_of(log_1, "train"), steps_n = rows_of(log_n, "train");
+    REQUIRE(steps_1.size() == 3);
+    REQUIRE(steps_n.size() == 3);
+    for (int64_t step = 1; step <= 3; ++step) CHECK(num(steps_n.at(step).at("loss")) == num(steps_1.at(step).at("loss")));
+    CHECK(num(rows_of(log_n, "test", true).at(3).at("loss")) == num(rows_of(log_1, "test", true).at(3).at("loss")));
+    REQUIRE(params_n.size() == params_1.size());
+    for (size_t i = 0; i < params_1.size(); ++i) {
+      INFO(params_1[i].first);
+      CHECK(params_n[i].first == params_1[i].first);
+      const cfx::Tensor a = params_1[i].second.to(cfx::kFloat64), b = params_n[i].second.to(cfx::kFloat64);
+      CHECK(cfx::max(cfx::abs(a - b)).item<double>() == 0.0);  // same bits (float32 -> float64 is exact)
+    }
+  }
 }
 
 TEST_CASE("conflux-lra: --time-limit stops early with a checkpoint and a final evaluation") {

@@ -56,6 +56,25 @@ TEST_CASE("TransformerEncoderLayer: pre-LN and post-LN, both attention kinds") {
     }
 }
 
+TEST_CASE("TransformerEncoderLayer: causal and flow.causal must agree, no silent override") {
+  Generator gen(1);
+  TransformerEncoderLayerConfig c = small_layer(AttentionKind::Flow, true);
+  c.flow = FlowAttentionOptions::nlp();  // causal options, layer flag left false
+  CHECK_THROWS_WITH_AS(TransformerEncoderLayer(c, &gen), doctest::Contains("flow.causal = 1"), Error);
+  c.causal = true;  // both say causal: the layer is causal
+  TransformerEncoderLayer layer(c, &gen);
+  layer.eval();
+  Tensor x = randn({1, 6, 8}, {}, &gen);
+  Tensor x2 = x.clone();
+  {
+    NoGradGuard no_grad;
+    x2.narrow(1, 4, 2).fill_(3.0);  // changing the future must not change the past
+  }
+  CHECK(testing::max_abs_diff(layer.forward(x).narrow(1, 0, 4), layer.forward(x2).narrow(1, 0, 4)) < 1e-6);
+  c.flow = FlowAttentionOptions::core();  // non-causal options, causal layer
+  CHECK_THROWS_AS(TransformerEncoderLayer(c, &gen), Error);
+}
+
 TEST_CASE("TransformerEncoderLayer: pre-LN formula by hand, layer scale, float64 gradcheck") {
   TransformerEncoderLayerConfig c = small_layer(AttentionKind::Flow, true);
   c.layer_scale_init = 0.1;

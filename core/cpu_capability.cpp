@@ -1,0 +1,91 @@
+// Run-time choice of the CPU kernels' instruction set (core/cpu_capability.h).
+#include "core/cpu_capability.h"
+
+#include <cstdlib>
+#include <string_view>
+
+#include "core/error.h"
+
+namespace cfx {
+namespace {
+
+constexpr const char* kVariable = "CONFLUX_CPU_CAPABILITY";
+
+std::string supported_names() {
+  std::string out;
+  for (CpuCapability c : supported_cpu_capabilities()) out += std::string(out.empty() ? "" : " ") + cpu_capability_name(c);
+  return out;
+}
+
+CpuCapability choose() {
+  const char* forced = std::getenv(kVariable);
+  if (cpu_native_build()) {
+    CFX_CHECK(!forced || !*forced || std::string_view(forced) == "native", kVariable, "=", forced,
+              ": this build compiled its CPU kernels once, with -march=native, so there is no other "
+              "capability to choose (configure with -DCONFLUX_NATIVE=OFF for run-time dispatch)");
+    return CpuCapability::Baseline;  // the one copy of the kernels sits in the baseline slot
+  }
+  if (!forced || !*forced) {
+    CpuCapability best = CpuCapability::Baseline;
+    for (CpuCapability c : supported_cpu_capabilities()) best = c;
+    return best;
+  }
+  for (int i = 0; i < kNumCpuCapabilities; ++i) {
+    const auto c = static_cast<CpuCapability>(i);
+    if (std::string_view(forced) != cpu_capability_name(c)) continue;
+    CFX_CHECK(cpu_supports(c), kVariable, "=", forced, ": this CPU cannot run the ", forced,
+              " kernels; it supports: ", supported_names());
+    return c;
+  }
+  CFX_FAIL(kVariable, ": expected baseline, avx2 or avx512, got \"", forced, "\"");
+}
+
+}  // namespace
+
+const char* cpu_capability_name(CpuCapability capability) {
+  switch (capability) {
+    case CpuCapability::Baseline: return "baseline";
+    case CpuCapability::Avx2: return "avx2";
+    case CpuCapability::Avx512: return "avx512";
+  }
+  return "?";
+}
+
+bool cpu_supports(CpuCapability capability) {
+  // libgcc's cpuid probe also checks (XGETBV) that the OS saves the AVX / AVX-512 registers.
+  switch (capability) {
+    case CpuCapability::Baseline: return __builtin_cpu_supports("x86-64-v2");
+    case CpuCapability::Avx2: return __builtin_cpu_supports("x86-64-v3");
+    case CpuCapability::Avx512: return __builtin_cpu_supports("x86-64-v4");
+  }
+  return false;
+}
+
+std::vector<CpuCapability> supported_cpu_capabilities() {
+  std::vector<CpuCapability> out;
+  for (int i = 0; i < kNumCpuCapabilities; ++i)
+    if (cpu_supports(static_cast<CpuCapability>(i))) out.push_back(static_cast<CpuCapability>(i));
+  return out;
+}
+
+CpuCapability cpu_capability() {
+  static const CpuCapability chosen = choose();  // a throw leaves it unset: the next call throws too
+  return chosen;
+}
+
+std::string cpu_capability_info() {
+  if (cpu_native_build()) return "native (built with -march=native)";
+  const char* forced = std::getenv(kVariable);
+  std::string how = forced && *forced ? std::string(kVariable) + "=" + forced : std::string(kVariable) + " unset";
+  return std::string(cpu_capability_name(cpu_capability())) + " (supported: " + supported_names() + "; " + how + ")";
+}
+
+bool cpu_native_build() {
+#ifdef CONFLUX_CPU_NATIVE_BUILD
+  return true;
+#else
+  return false;
+#endif
+}
+
+}  // namespace cfx
