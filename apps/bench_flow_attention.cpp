@@ -48,6 +48,7 @@
 
 #include "autograd/grad_mode.h"
 #include "core/allocator.h"
+#include "core/cpu_capability.h"
 #include "core/parallel.h"
 #include "cuda/context.h"
 #include "ops/creation.h"
@@ -167,8 +168,10 @@ void report(const Config& c, const char* impl, bool causal, int64_t L, const cha
 
 void run_cpu(const Config& c) {
   const char* coretype = std::getenv("OPENBLAS_CORETYPE");
-  std::printf("{\"config\":\"bench_flow_attention\",\"threads\":%d,\"OPENBLAS_CORETYPE\":\"%s\",\"reps\":%d}\n",
-              num_threads(), coretype ? coretype : "(unset)", c.reps);
+  std::printf("{\"config\":\"bench_flow_attention\",\"cpu\":\"%s\",\"cpu_capability\":\"%s\","
+              "\"cpu_capability_info\":\"%s\",\"threads\":%d,\"OPENBLAS_CORETYPE\":\"%s\",\"reps\":%d}\n",
+              cpu_model_name().c_str(), cpu_native_build() ? "native" : cpu_capability_name(cpu_capability()),
+              cpu_capability_info().c_str(), num_threads(), coretype ? coretype : "(unset)", c.reps);
   for (int64_t L : c.lengths) {
     Generator gen(L);
     const TensorOptions o{c.dtype};

@@ -21,6 +21,7 @@
 #include <string>
 #include <vector>
 
+#include "core/cpu_capability.h"
 #include "core/parallel.h"
 #include "ops/creation.h"
 #include "ops/elementwise.h"
@@ -105,10 +106,12 @@ double load_average() {
 
 void print_config() {
   const char* coretype = std::getenv("OPENBLAS_CORETYPE");
-  std::printf("{\"config\":{\"threads\":%d,\"openblas_threads\":%d,\"OPENBLAS_CORETYPE\":\"%s\","
+  std::printf("{\"config\":{\"cpu\":\"%s\",\"cpu_capability\":\"%s\",\"cpu_capability_info\":\"%s\","
+              "\"threads\":%d,\"openblas_threads\":%d,\"OPENBLAS_CORETYPE\":\"%s\","
               "\"openblas_corename\":\"%s\",\"build_type\":\"%s\",\"peak_gflops\":%.0f,\"stream_gb_per_s\":%.0f,"
               "\"loadavg_1min\":%.2f}}\n",
-              num_threads(), openblas_get_num_threads(), coretype ? coretype : "(unset)", openblas_get_corename(),
+              cpu_model_name().c_str(), cpu_native_build() ? "native" : cpu_capability_name(cpu_capability()),
+              cpu_capability_info().c_str(), num_threads(), openblas_get_num_threads(), coretype ? coretype : "(unset)", openblas_get_corename(),
               CONFLUX_BUILD_TYPE, peak_gflops(openblas_get_num_threads()), kStreamGBs, load_average());
 }
 

@@ -2,6 +2,7 @@
 #include "core/cpu_capability.h"
 
 #include <cstdlib>
+#include <fstream>
 #include <string_view>
 
 #include "core/error.h"
@@ -78,6 +79,17 @@ std::string cpu_capability_info() {
   const char* forced = std::getenv(kVariable);
   std::string how = forced && *forced ? std::string(kVariable) + "=" + forced : std::string(kVariable) + " unset";
   return std::string(cpu_capability_name(cpu_capability())) + " (supported: " + supported_names() + "; " + how + ")";
+}
+
+std::string cpu_model_name() {
+  std::ifstream cpuinfo("/proc/cpuinfo");
+  std::string line;
+  while (std::getline(cpuinfo, line)) {
+    if (line.rfind("model name", 0) != 0) continue;
+    const size_t colon = line.find(':');
+    if (colon != std::string::npos && colon + 2 <= line.size()) return line.substr(colon + 2);
+  }
+  return "unknown";
 }
 
 bool cpu_native_build() {

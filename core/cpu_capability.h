@@ -44,6 +44,10 @@ CpuCapability cpu_capability();
 // CONFLUX_CPU_CAPABILITY unset)" or "native (built with -march=native)".
 std::string cpu_capability_info();
 
+// The CPU's model name from /proc/cpuinfo ("AMD EPYC", "Intel(R) Xeon(R) ..."), or "unknown":
+// benchmark results name the machine they ran on.
+std::string cpu_model_name();
+
 // True when the library was configured with CONFLUX_NATIVE=ON: one -march=native copy of
 // the kernels and no run-time choice.
 bool cpu_native_build();

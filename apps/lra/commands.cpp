@@ -1,6 +1,7 @@
 // conflux-lra subcommands: train, eval, generate, demo (see lra.h).
 #include <fmt/format.h>
 
+#include <cstdlib>
 #include <filesystem>
 #include <iostream>
 
@@ -8,8 +9,10 @@
 #include "apps/lra/data.h"
 #include "apps/lra/lra.h"
 #include "apps/lra/run_state.h"
+#include "core/cpu_capability.h"
 #include "core/error.h"
 #include "core/parallel.h"
+#include "cuda/context.h"
 #include "data/generate.h"
 #include "nn/checkpoint.h"
 
@@ -24,7 +27,8 @@ constexpr const char* kUsage =
     "  train     --task listops|text|retrieval|image|pathfinder --data DIR [--out DIR] [--resume] ...\n"
     "  eval      --out RUN_DIR [--split test] [--checkpoint FILE]\n"
     "  generate  --task listops|pathfinder --out DIR [--train N --val N --test N --min-len N --max-len N]\n"
-    "  demo      [--out runs/demo] [train flags]: generate ListOps, train a few minutes, evaluate\n";
+    "  demo      [--out runs/demo] [train flags]: generate ListOps, train a few minutes, evaluate\n"
+    "  --version the build and the machine: CPU, CPU kernels in use, threads, OpenBLAS\n";
 
 // Keys of config.json that describe one invocation rather than the run.
 bool per_invocation(const std::string& key) {
@@ -176,6 +180,16 @@ int run_demo(const std::vector<std::string>& args) {
   return above ? 0 : 3;
 }
 
+// ---- --version ------------------------------------------------------------------------------------------
+
+std::string version_text() {
+  const char* coretype = std::getenv("OPENBLAS_CORETYPE");
+  return fmt::format("conflux-lra {}\ncpu: {}\ncpu kernels: {}\nthreads: {} (CONFLUX_NUM_THREADS)\n"
+                     "OPENBLAS_CORETYPE: {}\ncuda devices: {}\n",
+                     CONFLUX_VERSION, cpu_model_name(), cpu_capability_info(), num_threads(),
+                     coretype ? coretype : "(unset)", cuda::device_count());
+}
+
 // ---- dispatch -----------------------------------------------------------------------------------------
 
 int run(const std::vector<std::string>& args) {
@@ -183,6 +197,7 @@ int run(const std::vector<std::string>& args) {
   const std::string& command = args[0];
   const std::vector<std::string> rest(args.begin() + 1, args.end());
   if (command == "-h" || command == "--help" || command == "help") return std::cout << kUsage, 0;
+  if (command == "--version" || command == "version") return std::cout << version_text(), 0;
   if (command == "generate") return run_generate(rest);
   if (command == "demo") return run_demo(rest);
   if (command == "train" || command == "eval") {
