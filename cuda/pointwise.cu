@@ -10,6 +10,7 @@
 #include <numbers>
 #include <type_traits>
 
+#include "core/int_pow.h"
 #include "core/philox.h"
 #include "cuda/loops.cuh"
 #include "ops/kernels.h"
@@ -362,7 +363,7 @@ __device__ T arith(BinaryOp op, T x, T y) {
         if (y == T(2)) return x * x;  // the common case, exact
         return d_pow(x, y);
       } else {
-        return static_cast<T>(pow(static_cast<double>(x), static_cast<double>(y)));
+        return int_pow(x, y);  // exact, the CPU's formula (core/int_pow.h)
       }
     case BinaryOp::Maximum: return x > y ? x : y;
     case BinaryOp::Minimum: return x < y ? x : y;

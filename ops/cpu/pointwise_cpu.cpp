@@ -3,6 +3,7 @@
 #include <cmath>
 #include <numbers>
 
+#include "core/int_pow.h"
 #include "ops/cpu/loops.h"
 #include "ops/kernels.h"
 
@@ -218,7 +219,7 @@ void binary_cpu(BinaryOp op, const Tensor& a, const Tensor& b, Tensor& out) {
             if (y == T(2)) return x * x;  // the common case, exact and fast
             return std::pow(x, y);
           } else {
-            return static_cast<T>(std::pow(static_cast<double>(x), static_cast<double>(y)));
+            return int_pow(x, y);
           }
         });
       case BinaryOp::Maximum: return binary_loop<T>(a, b, out, [](T x, T y) -> T { return x > y ? x : y; });

@@ -85,6 +85,11 @@ TEST_CASE("cuda: binary ops with broadcasting, float gradients, integer and bool
     for (const auto& [name, fn] : math) check_close(fn(gpu(a), gpu(b)), fn(a, b), exact(), name);
     for (const auto& [name, fn] : compare) check_close(fn(gpu(a), gpu(b)), fn(a, b), exact(), name);
     check_close(pow(gpu(b), 2.0), pow(b, 2.0), exact(), "integer pow");
+    check_close(pow(gpu(b), 7.0), pow(b, 7.0), exact(), "integer pow 7");  // 8^7 > 2^16: wraps in uint8 alike
+  }
+  {  // beyond 2^53 a double round trip would drop bits; both backends compute it exactly
+    const Tensor big = tensor(std::vector<int64_t>{3, -2, 1, -1, 5}, {5});
+    for (double e : {39.0, -1.0}) check_close(pow(gpu(big), e), pow(big, e), exact(), "int64 pow");
   }
   for (DType dt : {kFloat32, kFloat64}) {
     const Tensor a = uniform({6, 7}, dt, 25), b = a.select(1, 3).unsqueeze(1);  // ties for eq/le/ge

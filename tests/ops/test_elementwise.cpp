@@ -125,6 +125,18 @@ TEST_CASE("scalar operators") {
   CHECK((x * 3.0).dtype() == kFloat32);
 }
 
+TEST_CASE("integer pow is exact (no double round trip), negative exponents as torch") {
+  // 3^39 and (-2)^39 need 62 and 40 bits: through double, 3^39 would lose its low bits.
+  const Tensor x = tensor(std::vector<int64_t>{3, -2, 1, -1, 5}, {5});
+  CHECK(to_vector<int64_t>(pow(x, 39.0)) ==
+        std::vector<int64_t>{4052555153018976267LL, -549755813888LL, 1, -1, 2815461535676025517LL});  // 5^39 wraps mod 2^64
+  CHECK(to_vector<int64_t>(pow(x, 0.0)) == std::vector<int64_t>{1, 1, 1, 1, 1});
+  CHECK(to_vector<int64_t>(pow(x, -1.0)) == std::vector<int64_t>{0, 0, 1, -1, 0});
+  CHECK(to_vector<int64_t>(pow(x, -2.0)) == std::vector<int64_t>{0, 0, 1, 1, 0});
+  CHECK(to_vector<int32_t>(pow(tensor(std::vector<int32_t>{5, -3, 10}, {3}), 3.0)) == std::vector<int32_t>{125, -27, 1000});
+  CHECK(to_vector<uint8_t>(pow(tensor(std::vector<uint8_t>{2, 3, 16}, {3}), 2.0)) == std::vector<uint8_t>{4, 9, 0});  // wraps
+}
+
 TEST_CASE("comparisons, where, masked_fill") {
   Tensor a = tensor(std::vector<double>{1, 2, 3}, {3});
   Tensor b = tensor(std::vector<double>{2, 2, 2}, {3});
