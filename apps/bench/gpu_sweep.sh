@@ -111,8 +111,9 @@ run() {  # name, command...: JSON lines to $out/name.jsonl, stderr to $out/name.
   rc=$?
   echo "$name: exit $rc, $(($(date +%s) - t0)) s, $(grep -c '"bench"' "$out/$name.jsonl") cases$(
     [ $rc -eq 124 ] && echo " (stopped at the ${cap}s cap)")"
-  [ $rc -eq 0 ] || tail -5 "$out/$name.err"
+  [ $rc -eq 0 ] || { tail -5 "$out/$name.err"; failed=1; }
 }
+failed=0
 # shellcheck disable=SC2086  # EXTRA_ARGS is a list of flags
 run conflux_gpu "$bin" --gpu-sweep --hbm-gbps "$HBM_GBPS" --tflops "$TFLOPS" $extra
 # shellcheck disable=SC2086
@@ -120,3 +121,4 @@ run torch_gpu python3 "$here/flow_attention_torch.py" --gpu-sweep --hbm-gbps "$H
 
 python3 "$here/gpu_join.py" "$out/conflux_gpu.jsonl" "$out/torch_gpu.jsonl" | tee "$out/table.md"
 echo "total $(($(date +%s) - t_start)) s"
+exit $failed  # a program that failed or hit its cap makes the sweep fail (the table has what ran)
