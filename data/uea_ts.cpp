@@ -112,7 +112,7 @@ class TsReader {
     } else if (name == "classlabel") {
       has_labels_ = parse_bool(arg(1), name);
       CFX_CHECK(has_labels_, "read_ts: ", where(), ": @classLabel false: only classification files are supported");
-      for (size_t i = 2; i < words.size(); ++i) out_.class_names.emplace_back(words[i]);
+      for (size_t i = 2; i < words.size(); ++i) out_.class_names.push_back(lower(words[i]));
       CFX_CHECK(!out_.class_names.empty(), "read_ts: ", where(), ": @classLabel true lists no classes");
       declared_labels_ = std::set<std::string>(out_.class_names.begin(), out_.class_names.end());
     } else if (name == "targetlabel") {
@@ -144,7 +144,7 @@ class TsReader {
     if (out_.channels == 0) out_.channels = channels;
     CFX_CHECK(channels == out_.channels, "read_ts: ", where(), ": expected ", out_.channels,
               " channels like the first case, got ", channels);
-    const std::string label(trim(fields.back()));
+    const std::string label = lower(trim(fields.back()));
     CFX_CHECK(declared_labels_.count(label), "read_ts: ", where(), ": label \"", label,
               "\" is not one of the @classLabel classes");
 

@@ -13,7 +13,9 @@
 //   1.86,1.89,...:-0.20,-0.19,...:...:1     one case per line: channels split by ':',
 //                                           values by ',', "?" = missing (NaN), label last
 //
-// Directives are case-insensitive, as sktime reads them. A bad directive, number, label or
+// Directives are case-insensitive and labels are lower-cased, as sktime reads them (it
+// lower-cases every line), so class codes sort "standing" after "running" as the official
+// loader does. A bad directive, number, label or
 // channel count is a cfx::Error "read_ts: <path>:<line>: <what>". Every channel of one case
 // must have the same length (the 10 sets of the paper do; sktime would resample otherwise).
 // Not here: NaN interpolation, normalisation, padding (the UEA app's data pipeline).
@@ -29,10 +31,10 @@ namespace cfx::data {
 struct TimeSeriesSet {
   std::string problem_name;
   int64_t channels = 0;                  // C, the same for every case
-  std::vector<std::string> class_names;  // as declared by @classLabel
+  std::vector<std::string> class_names;  // as declared by @classLabel, lower-cased
   std::vector<std::vector<float>> series;  // per case: [length, C], time-major (row t = one step)
   std::vector<int64_t> lengths;            // per case: its number of time steps
-  std::vector<std::string> labels;         // per case: its class name
+  std::vector<std::string> labels;         // per case: its class name, lower-cased
 
   int64_t size() const { return static_cast<int64_t>(series.size()); }
   int64_t max_length() const;

@@ -23,7 +23,7 @@ const char* kHeader =
     "@univariate false\n"
     "@dimensions 2\n"
     "@equalLength false\n"
-    "@classLabel true b a c10\n"
+    "@classLabel true b a C10\n"
     "@data\n";
 
 TimeSeriesSet read_text(const TempDir& dir, const std::string& text) {
@@ -38,11 +38,11 @@ TEST_CASE("read_ts: values time-major, missing values, variable lengths, labels 
   const TimeSeriesSet s = read_text(dir, std::string(kHeader) +
                                              "1,2,3:4,5,6:b\n"
                                              "\n"
-                                             "0.5,?:-1e-3,7:c10\r\n"
+                                             "0.5,?:-1e-3,7:C10\r\n"
                                              "9:8:a\n");
   CHECK(s.problem_name == "Toy");
   CHECK(s.channels == 2);
-  CHECK(s.class_names == std::vector<std::string>{"b", "a", "c10"});
+  CHECK(s.class_names == std::vector<std::string>{"b", "a", "c10"});  // lower-cased, as sktime
   REQUIRE(s.size() == 3);
   CHECK(s.lengths == std::vector<int64_t>{3, 2, 1});
   CHECK(s.max_length() == 3);
