@@ -251,6 +251,46 @@ void Adam::step() {
   }
 }
 
+// ---- RAdam ---------------------------------------------------------------------------------------
+
+RAdam::RAdam(std::vector<ParamGroup> groups, const RAdamOptions& opts)
+    : Optimizer(std::move(groups), opts.lr, opts.weight_decay, {"exp_avg", "exp_avg_sq"}, "RAdam"), options(opts) {
+  CFX_CHECK(opts.beta1 >= 0 && opts.beta1 < 1 && opts.beta2 >= 0 && opts.beta2 < 1, name_,
+            ": betas must be in [0, 1), got (", opts.beta1, ", ", opts.beta2, ")");
+  CFX_CHECK(opts.eps >= 0, name_, ": eps must be >= 0, got ", opts.eps);
+}
+
+void RAdam::step() {
+  NoGradGuard no_grad;
+  const double b1 = options.beta1, b2 = options.beta2, eps = options.eps;
+  const double rho_inf = 2 / (1 - b2) - 1;
+  for (size_t gi = 0; gi < groups_.size(); ++gi) {
+    const double lr = groups_[gi].lr, wd = groups_[gi].weight_decay;
+    for (size_t k = 0; k < groups_[gi].params.size(); ++k) {
+      Tensor p = groups_[gi].params[k];
+      const Tensor g = p.grad();
+      if (!g.defined()) continue;
+      ParamState& s = state_of(gi, k);
+      Tensor& m = s.buffers[0];
+      Tensor& v = s.buffers[1];
+      v.copy_(v * b2 + g * g * (1 - b2));
+      m.copy_(m * b1 + g * (1 - b1));
+      const double t = static_cast<double>(++s.step);
+      const double b2t = std::pow(b2, t), bc1 = 1 - std::pow(b1, t);
+      const double rho = rho_inf - 2 * t * b2t / (1 - b2t);
+      const bool adaptive = rho >= 5;  // the variance of the adaptive rate is tractable
+      if (!adaptive && !options.degenerated_to_sgd) continue;
+      if (wd != 0) p.copy_(p * (1 - lr * wd));
+      if (adaptive) {
+        const double rect = std::sqrt((1 - b2t) * (rho - 4) / (rho_inf - 4) * (rho - 2) / rho * rho_inf / (rho_inf - 2));
+        p.copy_(p - m * (lr * rect / bc1) / (sqrt(v) + eps));
+      } else {
+        p.copy_(p - m * (lr / bc1));
+      }
+    }
+  }
+}
+
 // ---- clip_grad_norm_ -----------------------------------------------------------------------------
 
 double clip_grad_norm_(const std::vector<Tensor>& params, double max_norm) {

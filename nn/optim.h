@@ -127,6 +127,32 @@ class AdamW : public Adam {
   AdamW(std::vector<Tensor> params, const AdamOptions& opts) : AdamW({ParamGroup{std::move(params), std::nullopt, std::nullopt}}, opts) {}
 };
 
+// RAdam as the UEA recipe runs it (mvts_transformer's optimizers.py, the LiyuanLucasLiu
+// implementation; not torch.optim.RAdam, which differs in where eps goes and in decay):
+//   m = β1·m + (1-β1)·g;  v = β2·v + (1-β2)·g²;  t += 1
+//   ρ∞ = 2/(1-β2) - 1;  ρt = ρ∞ - 2t·β2^t/(1-β2^t)
+//   ρt >= 5:  p -= lr·wd·p;  r = √((1-β2^t)(ρt-4)(ρt-2)ρ∞ / ((ρ∞-4)(ρ∞-2)ρt));
+//             p -= lr · r/(1-β1^t) · m / (√v + eps)          (eps on the uncorrected √v)
+//   else, degenerated_to_sgd:  p -= lr·wd·p;  p -= lr/(1-β1^t) · m   (an SGD-momentum step)
+//   else: no update.
+// State keys as Adam's ("state.<i>.step", "exp_avg", "exp_avg_sq"). Written with tensor ops.
+struct RAdamOptions {
+  double lr = 1e-3;
+  double beta1 = 0.9;
+  double beta2 = 0.999;
+  double eps = 1e-8;
+  double weight_decay = 0.0;
+  bool degenerated_to_sgd = true;
+};
+
+class RAdam : public Optimizer {
+ public:
+  RAdam(std::vector<ParamGroup> groups, const RAdamOptions& opts);
+  RAdam(std::vector<Tensor> params, const RAdamOptions& opts) : RAdam({ParamGroup{std::move(params), std::nullopt, std::nullopt}}, opts) {}
+  void step() override;
+  RAdamOptions options;
+};
+
 // Scales all gradients by min(1, max_norm / (‖g‖₂ + 1e-6)) where ‖g‖₂ is the norm of all
 // gradients together (torch.nn.utils.clip_grad_norm_). Returns that total norm (before clipping).
 // Reads the norm back once per device (not once per parameter).

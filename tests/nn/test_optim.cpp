@@ -77,6 +77,42 @@ TEST_CASE("Adam (L2) and AdamW (decoupled): hand-computed updates") {
   }
 }
 
+TEST_CASE("RAdam (the UEA recipe's): SGD-momentum steps while rho < 5, then rectified Adam") {
+  // Reference: the official update (LiyuanLucasLiu's RAdam, as mvts_transformer ships it)
+  // run in double precision in Python over these 8 gradients; rho_t reaches 5 at step 6.
+  const std::vector<std::vector<double>> grads = {{0.5, 1.0}, {-0.3, 0.2}, {0.1, -0.4},  {0.7, 0.05},
+                                                  {-0.2, -0.6}, {0.4, 0.3}, {-0.1, 0.9}, {0.25, -0.35}};
+  auto run8 = [&](const RAdamOptions& o) {
+    Tensor p = tensor(std::vector<double>{1.0, -2.0}, {2}).requires_grad_();
+    RAdam opt(std::vector<Tensor>{p}, o);
+    std::vector<std::vector<double>> out;
+    for (const auto& g : grads) {
+      p.set_grad(tensor(g, {2}));
+      opt.step();
+      out.push_back(to_vector<double>(p));
+    }
+    return out;
+  };
+  auto check8 = [](const std::vector<std::vector<double>>& got, const std::vector<std::vector<double>>& want) {
+    for (size_t s = 0; s < want.size(); ++s)
+      for (size_t i = 0; i < 2; ++i)
+        CHECK_MESSAGE(std::abs(got[s][i] - want[s][i]) <= 1e-10, "step ", s + 1, ": ", got[s][i], " vs ", want[s][i]);
+  };
+  RAdamOptions o;
+  o.lr = 0.1;
+  check8(run8(o), {{0.95, -2.1}, {0.942105263158, -2.15789473684}, {0.933433676442, -2.17966595455},
+                   {0.906928878536, -2.19656040061}, {0.891780286316, -2.19467766271}, {0.890511786766, -2.19491995516},
+                   {0.88927601539, -2.19609184499}, {0.887567697353, -2.19686593622}});
+  o.weight_decay = 0.1;  // decoupled, in both branches
+  check8(run8(o), {{0.94, -2.08}, {0.922705263158, -2.11709473684}, {0.90480662381, -2.11769500719},
+                   {0.869253759666, -2.11341250317}, {0.845412629849, -2.09039564024}, {0.835690004001, -2.06973397628},
+                   {0.826097332585, -2.05020852635}, {0.816128041223, -2.03048053232}});
+  o.weight_decay = 0;
+  o.degenerated_to_sgd = false;  // no update until rho >= 5
+  check8(run8(o), {{1, -2}, {1, -2}, {1, -2}, {1, -2}, {1, -2}, {0.99873150045, -2.00024229245},
+                   {0.997495729075, -2.00141418228}, {0.995787411038, -2.00218827351}});
+}
+
 TEST_CASE("Optimizers: fused loop equals the tensor-op path on a real model") {
   auto run = [](bool fused) {
     Generator gen(1);
