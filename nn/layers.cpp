@@ -129,9 +129,12 @@ Tensor add_positions(const char* who, const Tensor& x, const Tensor& table, int6
 }
 }  // namespace
 
-LearnedPositionalEmbedding::LearnedPositionalEmbedding(int64_t max_len, int64_t dim, double init_std, Generator* gen)
+LearnedPositionalEmbedding::LearnedPositionalEmbedding(int64_t max_len, int64_t dim, PositionInit init, Generator* gen)
     : Module("LearnedPositionalEmbedding") {
-  weight = register_parameter("weight", init::normal_(empty({max_len, dim}), 0.0, init_std, gen));
+  Tensor table = empty({max_len, dim});
+  if (init.kind == PositionInit::Kind::Uniform) init::uniform_(table, -init.scale, init.scale, gen);
+  else init::normal_(table, 0.0, init.scale, gen);
+  weight = register_parameter("weight", table);
 }
 
 Tensor LearnedPositionalEmbedding::forward(const Tensor& x, int64_t offset) const {

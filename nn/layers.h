@@ -101,10 +101,18 @@ class PatchConv2d : public Module {
   int64_t kernel_size;
 };
 
-// x + P[offset : offset+L] with a learned table P = weight [max_len, D] (init N(0, init_std)).
+// How a learned position table starts: N(0, scale²) (flax LRA, timm) or U(-scale, scale) (the
+// UEA code's nn.init.uniform_(pe, -0.02, 0.02), BENCHMARKS.md §4.3).
+struct PositionInit {
+  enum class Kind { Normal, Uniform };
+  Kind kind = Kind::Normal;
+  double scale = 0.02;
+};
+
+// x + P[offset : offset+L] with a learned table P = weight [max_len, D].
 class LearnedPositionalEmbedding : public Module {
  public:
-  LearnedPositionalEmbedding(int64_t max_len, int64_t dim, double init_std = 0.02, Generator* gen = nullptr);
+  LearnedPositionalEmbedding(int64_t max_len, int64_t dim, PositionInit init = {}, Generator* gen = nullptr);
   Tensor forward(const Tensor& x, int64_t offset = 0) const;  // x: [B, L, D]
   Tensor weight;
 };

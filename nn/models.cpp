@@ -83,7 +83,8 @@ FlowformerClassifierConfig FlowformerClassifierConfig::uea(int64_t in_features, 
   c.layer.activation = Activation::GELU;
   c.layer.dropout = 0.1;
   c.layer.activation_dropout = 0.1;
-  c.positions = Positions::Learned;  // official init U(±0.02); here N(0, 0.02)
+  c.positions = Positions::Learned;
+  c.learned_pos_init = {PositionInit::Kind::Uniform, 0.02};  // nn.init.uniform_(-0.02, 0.02), as the official code
   c.pooling = Pooling::Flatten;
   c.embedding_dropout = 0.1;
   return c;
@@ -106,7 +107,7 @@ FlowformerClassifier::FlowformerClassifier(const FlowformerClassifierConfig& cfg
     sin_pos = register_module("pos_embed", std::make_shared<SinusoidalPositionalEmbedding>(positions, D));
   else if (config.positions == Positions::Learned)
     learned_pos = register_module("pos_embed",
-                                  std::make_shared<LearnedPositionalEmbedding>(positions, D, config.learned_pos_std, gen));
+                                  std::make_shared<LearnedPositionalEmbedding>(positions, D, config.learned_pos_init, gen));
   dropout = register_module("dropout", std::make_shared<Dropout>(config.embedding_dropout));
   layers = register_module("layers", make_layers(config.n_layers, config.layer, gen));
   norm = register_module("norm", std::make_shared<LayerNorm>(D, config.layer.layer_norm_eps));

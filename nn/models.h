@@ -26,7 +26,7 @@ struct FlowformerClassifierConfig {
   int64_t n_layers = 1;
   TransformerEncoderLayerConfig layer;
   Positions positions = Positions::Sinusoidal;  // sinusoid: interleaved sin/cos, CLS at p = 0
-  double learned_pos_std = 0.02;
+  PositionInit learned_pos_init;  // N(0, 0.02²); UEA U(±0.02)
   Pooling pooling = Pooling::CLS;  // CLS prepends a learned zero-init token; Flatten = UEA head
   int64_t head_hidden = 0;         // CLS/Mean head: Linear(D, h) -> relu -> Linear(h, C); 0 = layer.d_ff
   double embedding_dropout = 0.1;

@@ -20,7 +20,7 @@ DualEncoder::DualEncoder(const nn::FlowformerClassifierConfig& cfg, Generator* g
   embed = register_module("embed", std::make_shared<nn::Embedding>(config.vocab_size, D, std::nullopt, gen));
   if (config.positions == nn::Positions::Learned)
     learned_pos = register_module("pos_embed", std::make_shared<nn::LearnedPositionalEmbedding>(
-                                                   config.max_len, D, config.learned_pos_std, gen));
+                                                   config.max_len, D, config.learned_pos_init, gen));
   else
     sin_pos = register_module("pos_embed", std::make_shared<nn::SinusoidalPositionalEmbedding>(config.max_len, D));
   dropout = register_module("dropout", std::make_shared<nn::Dropout>(config.embedding_dropout));

@@ -183,9 +183,13 @@ TEST_CASE("Positional embeddings: sinusoid tables in both layouts, learned table
   CHECK_THROWS_WITH_AS(inter.forward(zeros({1, 8, 6}), 3), doctest::Contains("exceed the table's max_len 10"), Error);
 
   Generator gen(7);
-  LearnedPositionalEmbedding learned(5, 4, 0.02, &gen);
+  LearnedPositionalEmbedding learned(5, 4, {}, &gen);
   CHECK(learned.weight.shape() == Shape{5, 4});
   CHECK(max_abs(learned.weight) < 0.1);
+  LearnedPositionalEmbedding uniform(50, 40, {PositionInit::Kind::Uniform, 0.02}, &gen);  // the UEA init
+  CHECK(max_abs(uniform.weight) <= 0.02);
+  CHECK(max_abs(uniform.weight) > 0.019);  // 2000 draws reach close to the bound
+  CHECK(std::abs(mean(uniform.weight).item<double>()) < 1e-3);
   Tensor out = learned.forward(zeros({3, 5, 4}));
   out.sum().backward();
   CHECK(to_vector<float>(learned.weight.grad()) == std::vector<float>(20, 3.0f));
