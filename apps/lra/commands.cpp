@@ -5,10 +5,10 @@
 #include <filesystem>
 #include <iostream>
 
-#include "apps/cli.h"
+#include "apps/common/cli.h"
 #include "apps/lra/data.h"
 #include "apps/lra/lra.h"
-#include "apps/lra/run_state.h"
+#include "apps/common/run_state.h"
 #include "core/cpu_capability.h"
 #include "core/error.h"
 #include "core/parallel.h"
@@ -65,7 +65,7 @@ LraConfig parse_config(const std::string& command, const std::vector<std::string
   if (out.empty()) out = preset(task.empty() ? "listops" : task).out_dir;
   std::map<std::string, app::JsonValue> saved;
   if ((command == "eval" || resume) && fs::exists(fs::path(out) / "config.json"))
-    saved = app::parse_json_object(read_file(fs::path(out) / "config.json"));
+    saved = app::parse_json_object(app::read_file(fs::path(out) / "config.json"));
   if (task.empty()) task = saved.count("task") ? json_text(saved["task"]) : "listops";
 
   LraConfig cfg = preset(task);
@@ -92,7 +92,7 @@ EvalReport run_eval(const LraConfig& cfg) {
   EvalReport report;
   report.checkpoint = cfg.checkpoint;
   if (report.checkpoint.empty()) {
-    const auto state = read_run_state(cfg.out_dir);
+    const auto state = app::read_run_state(cfg.out_dir);
     CFX_CHECK(state.has_value(), "conflux-lra eval: no checkpoint: ", (fs::path(cfg.out_dir) / "state.json").string(),
               " does not exist\nHINT: pass --out RUN_DIR of a training run, or --checkpoint FILE");
     report.checkpoint = (fs::path(cfg.out_dir) / state->checkpoint).string();
@@ -101,7 +101,7 @@ EvalReport run_eval(const LraConfig& cfg) {
   LraModel model(cfg, &gen);
   nn::load(model.module(), report.checkpoint);
   const auto dataset = load_split(cfg, parse_split(cfg.split));
-  report.result = evaluate(model, dataset, cfg);
+  report.result = evaluate(model, dataset, cfg, cfg.split.c_str());
   // The best constant answer on this split (its own most frequent label): a conservative baseline
   // that needs no other split.
   report.baseline = majority_baseline(*dataset, *dataset, cfg.num_classes()).accuracy;
@@ -163,8 +163,8 @@ int run_demo(const std::vector<std::string>& args) {
   std::cout << line << "\n" << std::flush;
   LraConfig cfg = parse_config("train", train_args);
   fs::create_directories(cfg.out_dir);
-  write_file_atomically(fs::path(cfg.out_dir) / "config.json", config_json(cfg));
-  const TrainSummary summary = train(cfg);
+  app::write_file_atomically(fs::path(cfg.out_dir) / "config.json", config_json(cfg));
+  const app::TrainSummary summary = train(cfg);
 
   // 3. evaluate the saved checkpoint on the test split, next to the majority class
   std::cout << "\n$ conflux-lra eval --out " << cfg.out_dir << " --split test\n";
@@ -206,7 +206,7 @@ int run(const std::vector<std::string>& args) {
     if (help) return 0;
     if (command == "eval") return run_eval(cfg), 0;
     fs::create_directories(cfg.out_dir);
-    write_file_atomically(fs::path(cfg.out_dir) / "config.json", config_json(cfg));
+    app::write_file_atomically(fs::path(cfg.out_dir) / "config.json", config_json(cfg));
     train(cfg);
     return 0;
   }

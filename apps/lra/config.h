@@ -8,7 +8,7 @@
 #include <string>
 #include <vector>
 
-#include "apps/cli.h"
+#include "apps/common/cli.h"
 #include "nn/models.h"
 #include "nn/scheduler.h"
 

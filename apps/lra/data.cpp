@@ -7,7 +7,7 @@
 #include <cmath>
 #include <iostream>
 
-#include "apps/cli.h"
+#include "apps/common/cli.h"
 #include "core/error.h"
 #include "data/generate.h"
 

@@ -25,7 +25,7 @@ int run(const std::vector<std::string>& args);
 LraConfig parse_config(const std::string& command, const std::vector<std::string>& args, bool* help = nullptr);
 
 struct EvalReport {
-  EvalResult result;
+  app::EvalResult result;
   double baseline = 0.0;  // always answering the split's most frequent label
   std::string checkpoint;
 };

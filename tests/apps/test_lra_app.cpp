@@ -13,10 +13,10 @@
 #include <string>
 #include <vector>
 
-#include "apps/cli.h"
+#include "apps/common/cli.h"
 #include "apps/lra/lra.h"
 #include "apps/lra/model.h"
-#include "apps/lra/run_state.h"
+#include "apps/common/run_state.h"
 #include "core/error.h"
 #include "core/parallel.h"
 #include "data/dataset.h"
@@ -91,7 +91,7 @@ TEST_CASE("conflux-lra: generate -> train -> checkpoint -> resume -> eval") {
   for (const char* f : {"config.json", "state.json", "metrics.jsonl", "ckpt_000007.h5", "ckpt_000006.h5"})
     CHECK_MESSAGE(fs::exists(a / f), "missing ", f);
   CHECK_FALSE(fs::exists(a / "ckpt_000003.h5"));  // only the newest 2 are kept
-  const auto state = cfx::lra::read_run_state(a);
+  const auto state = cfx::app::read_run_state(a);
   REQUIRE(state.has_value());
   CHECK(state->step == 7);
   CHECK(state->checkpoint == "ckpt_000007.h5");
@@ -111,12 +111,12 @@ TEST_CASE("conflux-lra: generate -> train -> checkpoint -> resume -> eval") {
 
   // The same run stopped at step 3 (its last checkpoint), as if it had crashed while logging step 4.
   REQUIRE(cfx::lra::run(tiny_train_args(data, b, 3)) == 0);
-  CHECK(cfx::lra::read_run_state(b)->step == 3);
+  CHECK(cfx::app::read_run_state(b)->step == 3);
   std::ofstream(b / "metrics.jsonl", std::ios::app) << R"({"step": 4, "split": "train", "loss": 99.0})" << "\n";
   auto resume_args = tiny_train_args(data, b, 7);
   resume_args.push_back("--resume");
   REQUIRE(cfx::lra::run(resume_args) == 0);
-  CHECK(cfx::lra::read_run_state(b)->step == 7);
+  CHECK(cfx::app::read_run_state(b)->step == 7);
   const auto log_b = read_jsonl(b / "metrics.jsonl");
   const auto train_b = rows_of(log_b, "train");
   REQUIRE(train_b.size() == 7);  // steps 1..7 once each: the resumed session started at step 4
@@ -189,7 +189,7 @@ TEST_CASE("conflux-lra: --time-limit stops early with a checkpoint and a final e
   auto args = tiny_train_args(data, out, 1000);
   args.insert(args.end(), {"--time-limit", "1e-9"});
   REQUIRE(cfx::lra::run(args) == 0);
-  const auto state = cfx::lra::read_run_state(out);
+  const auto state = cfx::app::read_run_state(out);
   REQUIRE(state.has_value());
   CHECK(state->step == 1);
   CHECK(fs::exists(out / "ckpt_000001.h5"));

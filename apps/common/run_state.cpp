@@ -1,5 +1,5 @@
 // Checkpoints, state.json and the resumable batch stream (see run_state.h).
-#include "apps/lra/run_state.h"
+#include "apps/common/run_state.h"
 
 #include <fmt/format.h>
 
@@ -8,12 +8,12 @@
 #include <sstream>
 #include <vector>
 
-#include "apps/cli.h"
+#include "apps/common/cli.h"
 #include "core/error.h"
 #include "core/generator.h"
 #include "nn/checkpoint.h"
 
-namespace cfx::lra {
+namespace cfx::app {
 
 namespace fs = std::filesystem;
 
@@ -22,17 +22,17 @@ void write_file_atomically(const fs::path& path, const std::string& text) {
   tmp += ".tmp";
   {
     std::ofstream f(tmp, std::ios::binary | std::ios::trunc);
-    CFX_CHECK(f.is_open(), "conflux-lra: cannot write '", tmp.string(), "'");
+    CFX_CHECK(f.is_open(), "cannot write '", tmp.string(), "'");
     f << text;
     f.flush();
-    CFX_CHECK(f.good(), "conflux-lra: write error on '", tmp.string(), "'");
+    CFX_CHECK(f.good(), "write error on '", tmp.string(), "'");
   }
   fs::rename(tmp, path);
 }
 
 std::string read_file(const fs::path& path) {
   std::ifstream f(path, std::ios::binary);
-  CFX_CHECK(f.is_open(), "conflux-lra: cannot read '", path.string(), "'");
+  CFX_CHECK(f.is_open(), "cannot read '", path.string(), "'");
   std::stringstream ss;
   ss << f.rdbuf();
   return ss.str();
@@ -58,19 +58,27 @@ std::vector<std::pair<int64_t, fs::path>> step_checkpoints(const fs::path& out) 
 
 }  // namespace
 
+void write_run_state(const fs::path& out, const RunState& state) {
+  app::JsonObject json{{"checkpoint", state.checkpoint},
+                       {"step", state.step},
+                       {"epoch", state.epoch},
+                       {"batch", state.batch},
+                       {"rng_seed", static_cast<int64_t>(state.rng_seed)},
+                       {"rng_offset", static_cast<int64_t>(state.rng_offset)},
+                       {"elapsed_s", state.elapsed_s}};
+  if (state.best) {
+    json.emplace_back("best", *state.best);
+    json.emplace_back("best_step", state.best_step);
+  }
+  write_file_atomically(out / "state.json", app::to_json(json) + "\n");
+}
+
 void save_run(const fs::path& out, const nn::Module& model, const nn::Optimizer& optimizer, RunState& state,
               int64_t keep) {
   fs::create_directories(out);
   state.checkpoint = fmt::format("ckpt_{:06}.h5", state.step);
   nn::save(model, optimizer, out / state.checkpoint);
-  const app::JsonObject json{{"checkpoint", state.checkpoint},
-                             {"step", state.step},
-                             {"epoch", state.epoch},
-                             {"batch", state.batch},
-                             {"rng_seed", static_cast<int64_t>(state.rng_seed)},
-                             {"rng_offset", static_cast<int64_t>(state.rng_offset)},
-                             {"elapsed_s", state.elapsed_s}};
-  write_file_atomically(out / "state.json", app::to_json(json) + "\n");
+  write_run_state(out, state);
   auto all = step_checkpoints(out);
   for (size_t i = 0; i + static_cast<size_t>(keep) < all.size(); ++i)
     if (all[i].second.filename() != state.checkpoint) fs::remove(all[i].second);
@@ -88,11 +96,11 @@ std::optional<RunState> read_run_state(const fs::path& out) {
   const auto json = app::parse_json_object(read_file(file));
   auto get = [&](const char* key) -> const app::JsonValue& {
     auto it = json.find(key);
-    CFX_CHECK(it != json.end(), "conflux-lra: '", file.string(), "' has no \"", key, "\"");
+    CFX_CHECK(it != json.end(), "run state: '", file.string(), "' has no \"", key, "\"");
     return it->second;
   };
   RunState s;
-  CFX_CHECK(std::holds_alternative<std::string>(get("checkpoint")), "conflux-lra: '", file.string(),
+  CFX_CHECK(std::holds_alternative<std::string>(get("checkpoint")), "run state: '", file.string(),
             "': \"checkpoint\" must be a string");
   s.checkpoint = std::get<std::string>(get("checkpoint"));
   s.step = static_cast<int64_t>(app::json_number(get("step")));
@@ -101,6 +109,10 @@ std::optional<RunState> read_run_state(const fs::path& out) {
   s.rng_seed = static_cast<uint64_t>(std::get<int64_t>(get("rng_seed")));
   s.rng_offset = static_cast<uint64_t>(std::get<int64_t>(get("rng_offset")));
   s.elapsed_s = app::json_number(get("elapsed_s"));
+  if (json.count("best")) {  // only runs that track a metric have it
+    s.best = app::json_number(get("best"));
+    s.best_step = static_cast<int64_t>(app::json_number(get("best_step")));
+  }
   return s;
 }
 
@@ -124,7 +136,7 @@ void restore_rng(const RunState& state) {
 
 BatchStream::BatchStream(std::shared_ptr<const data::Dataset> dataset, const data::DataLoaderOptions& opts)
     : loader_(dataset, opts) {
-  CFX_CHECK(loader_.num_batches() > 0, "conflux-lra: the training split has ", dataset->size(),
+  CFX_CHECK(loader_.num_batches() > 0, "BatchStream: the training split has ", dataset->size(),
             " examples, fewer than one batch of ", opts.batch_size, "\nHINT: lower --batch-size or add examples");
 }
 
@@ -148,4 +160,4 @@ void BatchStream::seek(int64_t epoch, int64_t batch) {
     CFX_CHECK(loader_.next_batch().has_value(), "BatchStream: epoch ", epoch, " has fewer than ", batch, " batches");
 }
 
-}  // namespace cfx::lra
+}  // namespace cfx::app

@@ -1,5 +1,5 @@
 // Flags, progress line, JSON lines and tables for the apps (see cli.h).
-#include "apps/cli.h"
+#include "apps/common/cli.h"
 
 #include <fmt/format.h>
 #include <unistd.h>
@@ -284,7 +284,8 @@ std::string to_json(const JsonObject& object) {
     if (std::holds_alternative<std::nullptr_t>(v)) out += "null";
     else if (const bool* b = std::get_if<bool>(&v)) out += *b ? "true" : "false";
     else if (const int64_t* n = std::get_if<int64_t>(&v)) out += std::to_string(*n);
-    else if (const double* d = std::get_if<double>(&v)) out += std::isfinite(*d) ? fmt::format("{:.9g}", *d) : "null";
+    // the shortest text that reads back as the same double (a resumed run compares logged values)
+    else if (const double* d = std::get_if<double>(&v)) out += std::isfinite(*d) ? fmt::format("{}", *d) : "null";
     else append_json_string(out, std::get<std::string>(v));
   }
   return out + "}";

@@ -1,10 +1,11 @@
-// What a conflux-lra run keeps on disk so that --resume continues it exactly:
+// What a training run of any app keeps on disk so that --resume continues it exactly:
 //
 //   <out>/ckpt_<step>.h5   model + optimiser state (nn::save, written to .tmp and renamed)
 //   <out>/state.json       the commit point, written after the checkpoint (also tmp + rename):
 //                          {"checkpoint": "ckpt_000500.h5", "step": 500, "epoch": 3, "batch": 12,
 //                           "rng_seed": 1, "rng_offset": 81920, "elapsed_s": 61.2}
 //   <out>/config.json      every flag of the run (eval and --resume start from it)
+//   <out>/best.h5          model + optimiser at the best evaluation so far, when the app tracks one
 //
 // A crash between the checkpoint and state.json leaves state.json naming the previous
 // checkpoint, which is still on disk (the newest `keep` checkpoints are kept).
@@ -21,7 +22,7 @@
 #include "nn/module.h"
 #include "nn/optim.h"
 
-namespace cfx::lra {
+namespace cfx::app {
 
 struct RunState {
   std::string checkpoint;     // file name inside the run directory
@@ -31,12 +32,16 @@ struct RunState {
   uint64_t rng_seed = 0;      // the default generator (dropout masks) ...
   uint64_t rng_offset = 0;    // ... and how far it has been drawn
   double elapsed_s = 0.0;     // training wall time of all sessions so far
+  std::optional<double> best;  // the best value of the tracked metric so far (apps/common/trainer.h)
+  int64_t best_step = -1;      // ... and the step it was reached at (best.h5 holds that model)
 };
 
 // Writes text to path.tmp, then renames it over path.
 void write_file_atomically(const std::filesystem::path& path, const std::string& text);
 std::string read_file(const std::filesystem::path& path);
 
+// state.json alone (atomically), e.g. to record a new best value after the last checkpoint.
+void write_run_state(const std::filesystem::path& out, const RunState& state);
 // ckpt_<step>.h5 then state.json; then deletes all but the newest `keep` step checkpoints.
 // Fills state.checkpoint.
 void save_run(const std::filesystem::path& out, const nn::Module& model, const nn::Optimizer& optimizer,
@@ -67,4 +72,4 @@ class BatchStream {
   int64_t epoch_ = 0, batch_ = 0;
 };
 
-}  // namespace cfx::lra
+}  // namespace cfx::app

@@ -1,0 +1,218 @@
+// The shared training loop (apps/common/trainer.h).
+#include "apps/common/trainer.h"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <deque>
+#include <iostream>
+#include <sstream>
+
+#include "apps/common/cli.h"
+#include "apps/common/run_state.h"
+#include "core/error.h"
+#include "nn/checkpoint.h"
+
+namespace cfx::app {
+
+namespace fs = std::filesystem;
+using Clock = std::chrono::steady_clock;
+
+namespace {
+
+double seconds_since(Clock::time_point t) { return std::chrono::duration<double>(Clock::now() - t).count(); }
+
+// On --resume, drops the log lines written after the checkpoint (they will be written again):
+// keeps step < s, and step == s unless it is a final evaluation.
+void truncate_log(const fs::path& file, int64_t step) {
+  if (!fs::exists(file)) return;
+  std::istringstream in(read_file(file));
+  std::string line, kept;
+  while (std::getline(in, line)) {
+    if (line.empty()) continue;
+    const auto json = parse_json_object(line);
+    if (!json.count("step")) {  // not a step record (e.g. an `eval --log` line): keep
+      kept += line + "\n";
+      continue;
+    }
+    const int64_t s = static_cast<int64_t>(json_number(json.at("step")));
+    const auto final_it = json.find("final");
+    const bool final = final_it != json.end() && std::get<bool>(final_it->second);
+    if (s < step || (s == step && !final)) kept += line + "\n";
+  }
+  write_file_atomically(file, kept);
+}
+
+// Running means over the last `n` steps, for the progress line and the summary.
+struct Window {
+  size_t n;
+  std::deque<std::pair<double, double>> items;  // (loss, acc)
+  void add(double loss, double acc) {
+    items.emplace_back(loss, acc);
+    if (items.size() > n) items.pop_front();
+  }
+  double mean(double std::pair<double, double>::*m) const {
+    double s = 0;
+    for (const auto& it : items) s += it.*m;
+    return items.empty() ? 0.0 : s / static_cast<double>(items.size());
+  }
+};
+
+// "<split> acc" (higher is better) or "<split> loss" (lower is better).
+struct Metric {
+  std::string split;
+  bool acc = true;
+  bool empty() const { return split.empty(); }
+  std::optional<double> of(const std::vector<EvalResult>& results) const {
+    for (const EvalResult& r : results)
+      if (r.split == split) return acc ? r.acc : r.loss;
+    return std::nullopt;
+  }
+  bool better(double a, double b) const { return acc ? a > b : a < b; }
+};
+
+Metric parse_metric(const std::string& text) {
+  if (text.empty()) return {};
+  const size_t space = text.rfind(' ');
+  const std::string split = space == std::string::npos ? "" : text.substr(0, space);
+  const std::string what = space == std::string::npos ? text : text.substr(space + 1);
+  CFX_CHECK(!split.empty() && (what == "acc" || what == "loss"), "trainer: best_metric must be \"<split> acc\" or "
+            "\"<split> loss\", got \"", text, "\"");
+  return {split, what == "acc"};
+}
+
+}  // namespace
+
+TrainSummary train(nn::Module& model, nn::Optimizer& optimizer, const TrainerOptions& opt, const TrainHooks& hooks) {
+  CFX_CHECK(opt.steps > 0 && opt.accumulate >= 1 && opt.keep_checkpoints >= 1, opt.name,
+            ": steps and keep_checkpoints must be positive and accumulate >= 1");
+  CFX_CHECK(hooks.micro_step && hooks.position && hooks.seek && hooks.evaluate, opt.name, ": every TrainHooks member is needed");
+  const auto t_start = Clock::now();
+  const fs::path out = opt.out_dir;
+  const fs::path log_path = opt.log_file.empty() ? out / "metrics.jsonl" : opt.log_file;
+  const Metric best_metric = parse_metric(opt.best_metric);
+  fs::create_directories(out);
+
+  // ---- a fresh run, or the state of the last checkpoint
+  RunState state;
+  if (opt.resume) {
+    const auto saved = read_run_state(out);
+    CFX_CHECK(saved.has_value(), opt.name, ": --resume: no ", (out / "state.json").string(),
+              "\nHINT: start the run without --resume, or point --out at an earlier run");
+    state = *saved;
+    load_run(out, state, model, optimizer);
+    hooks.seek(state.epoch, state.batch);
+    restore_rng(state);
+    truncate_log(log_path, state.step);
+    std::cerr << fmt::format("resuming {} at step {} (epoch {}, batch {})\n", (out / state.checkpoint).string(),
+                             state.step, state.epoch, state.batch);
+  } else {
+    clear_run(out);  // an earlier run's checkpoints must not be mistaken for this one's
+    fs::remove(out / "best.h5");
+  }
+  nn::LRScheduler scheduler(optimizer, opt.schedule, state.step);
+  MetricsLog log(log_path.string(), /*append=*/opt.resume);
+
+  TrainSummary summary;
+  summary.params = model.num_parameters();
+  summary.start_step = state.step;
+  summary.log_file = log_path;
+
+  // ---- what happens around each step: report, evaluate, checkpoint
+  ProgressBar bar(opt.steps, state.step, opt.log_every);
+  Window window{static_cast<size_t>(std::clamp<int64_t>(opt.eval_every, 1, 100)), {}};
+  double train_s = 0;  // this session, steps only
+  int64_t examples = 0;
+  auto record_evals = [&](const std::vector<EvalResult>& results, bool final) {
+    for (const EvalResult& r : results)
+      log.write({{"step", state.step}, {"split", r.split}, {"loss", r.loss}, {"acc", r.acc},
+                 {"examples", r.examples}, {"final", final}});
+    const std::optional<double> value = best_metric.empty() ? std::nullopt : best_metric.of(results);
+    if (value && (!state.best || best_metric.better(*value, *state.best))) {
+      state.best = *value;
+      state.best_step = state.step;
+      nn::save(model, optimizer, out / "best.h5");  // written to a temporary file and renamed
+    }
+  };
+  auto evaluate_periodically = [&] {
+    const std::vector<EvalResult> results = hooks.evaluate(false);
+    record_evals(results, false);
+    std::string line = fmt::format("step {}:", state.step);
+    for (const EvalResult& r : results) line += fmt::format(" {} acc {:.2f}% (loss {:.4f})", r.split, 100 * r.acc, r.loss);
+    if (!results.empty()) bar.message(line);
+  };
+  auto due = [&](int64_t step) {
+    return opt.evaluate_at ? opt.evaluate_at(step) : opt.eval_every > 0 && step % opt.eval_every == 0 && step > 0;
+  };
+  auto checkpoint = [&] {
+    capture_rng(state);
+    RunState saved = state;
+    saved.elapsed_s += train_s;
+    save_run(out, model, optimizer, saved, opt.keep_checkpoints);
+  };
+
+  std::cerr << fmt::format("{}: {} parameters, steps {} -> {}\n", opt.name, summary.params, state.step, opt.steps);
+  if (state.step == 0 && due(0)) evaluate_periodically();  // before training (the UEA recipe's epoch 0)
+
+  // ---- steps
+  while (state.step < opt.steps) {
+    const auto t_step = Clock::now();
+    optimizer.zero_grad();
+    StepStats step;
+    for (int64_t k = 0; k < opt.accumulate; ++k) {
+      const StepStats micro = hooks.micro_step(1.0 / static_cast<double>(opt.accumulate));
+      step.loss += micro.loss / static_cast<double>(opt.accumulate);
+      step.correct += micro.correct;
+      step.examples += micro.examples;
+    }
+    if (opt.clip_grad_norm > 0) nn::clip_grad_norm_(model.parameters(), opt.clip_grad_norm);
+    const double lr = optimizer.lr();
+    optimizer.step();
+    scheduler.step();
+    ++state.step;
+    std::tie(state.epoch, state.batch) = hooks.position();
+    train_s += seconds_since(t_step);
+    examples += step.examples;
+
+    const double acc = step.examples ? static_cast<double>(step.correct) / static_cast<double>(step.examples) : 0.0;
+    window.add(step.loss, acc);
+    const double rate = static_cast<double>(examples) / std::max(train_s, 1e-9);
+    log.write({{"step", state.step}, {"split", "train"}, {"loss", step.loss}, {"acc", acc}, {"lr", lr},
+               {"examples_per_s", rate}, {"elapsed_s", state.elapsed_s + train_s}});
+    bar.update(state.step, {window.mean(&std::pair<double, double>::first),
+                            window.mean(&std::pair<double, double>::second), rate});
+
+    const bool out_of_time = opt.time_limit > 0 && train_s >= opt.time_limit && state.step < opt.steps;
+    if (due(state.step) && state.step < opt.steps) evaluate_periodically();
+    if ((opt.checkpoint_every > 0 && state.step % opt.checkpoint_every == 0) || state.step == opt.steps || out_of_time)
+      checkpoint();
+    if (out_of_time) {
+      bar.message(fmt::format("--time-limit {}s reached at step {} of {}", opt.time_limit, state.step, opt.steps));
+      break;
+    }
+  }
+  bar.finish();
+
+  // ---- final evaluation (whole splits) and summary; the best metric is saved with it
+  summary.final = hooks.evaluate(true);
+  record_evals(summary.final, true);
+  if (state.best) {  // state.json carries the best value for a later --resume
+    RunState saved = *read_run_state(out);
+    saved.best = state.best;
+    saved.best_step = state.best_step;
+    write_run_state(out, saved);
+  }
+  summary.steps = state.step;
+  summary.train_loss = window.mean(&std::pair<double, double>::first);
+  summary.train_acc = window.mean(&std::pair<double, double>::second);
+  summary.best = state.best;
+  summary.best_step = state.best_step;
+  summary.wall_s = seconds_since(t_start);
+  summary.examples_per_s = static_cast<double>(examples) / std::max(train_s, 1e-9);
+  if (const auto saved = read_run_state(out)) summary.checkpoint = out / saved->checkpoint;
+  return summary;
+}
+
+}  // namespace cfx::app
