@@ -78,17 +78,17 @@ PaddedSeries pad_series(const TimeSeriesSet& set, int64_t max_len, const std::ve
     for (int64_t n = 0; n < set.size(); ++n) rows.push_back(n);
   const int64_t N = static_cast<int64_t>(rows.size()), C = set.channels;
   Tensor x = zeros({N, max_len, C}, {kFloat32});
-  Tensor mask = zeros({N, max_len}, {kBool});
+  Tensor padding = full({N, max_len}, 1.0, {kBool});
   float* xp = x.data_ptr<float>();
-  bool* mp = mask.data_ptr<bool>();
+  bool* mp = padding.data_ptr<bool>();
   for (int64_t i = 0; i < N; ++i) {
     const int64_t n = rows[i];
     CFX_CHECK(n >= 0 && n < set.size(), "pad_series: case index ", n, " out of range [0, ", set.size(), ")");
     const int64_t T = std::min(set.lengths[n], max_len);  // longer cases are cut, as the official collate
     std::copy_n(set.series[n].data(), T * C, xp + i * max_len * C);
-    std::fill_n(mp + i * max_len, T, true);
+    std::fill_n(mp + i * max_len, T, false);
   }
-  return {x, mask};
+  return {x, padding};
 }
 
 }  // namespace cfx::data

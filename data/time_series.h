@@ -7,8 +7,10 @@
 //      deviation (ddof = 1) over every time step of every case; standardize applies
 //      x <- (x - mean) / (std + 2.220446049250313e-16) (numpy's float64 epsilon) to any set.
 //   3. pad_series: cases [length, C] -> one [N, max_len, C] float32 tensor, zero after the
-//      end (after normalisation) and cut beyond max_len, with the [N, max_len] bool
-//      padding mask true at real steps (t < length), as the official collate.
+//      end (after normalisation) and cut beyond max_len, as the official collate, with the
+//      [N, max_len] bool mask true at padded steps (t >= length): the convention of
+//      FlowformerClassifier and of every key_padding_mask here (the official code's
+//      padding_mask is its negation).
 #pragma once
 
 #include <cstdint>
@@ -29,7 +31,7 @@ void standardize(TimeSeriesSet& set, const ChannelStats& stats);
 
 struct PaddedSeries {
   Tensor x;     // [N, max_len, C] float32
-  Tensor mask;  // [N, max_len] bool, true = a real time step
+  Tensor padding;  // [N, max_len] bool, true = a padded step
 };
 // The cases `indices` of `set` (all of them when empty).
 PaddedSeries pad_series(const TimeSeriesSet& set, int64_t max_len, const std::vector<int64_t>& indices = {});

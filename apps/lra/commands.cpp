@@ -8,6 +8,7 @@
 #include "apps/common/cli.h"
 #include "apps/lra/data.h"
 #include "apps/lra/lra.h"
+#include "apps/common/run_config.h"
 #include "apps/common/run_state.h"
 #include "core/cpu_capability.h"
 #include "core/error.h"
@@ -35,19 +36,11 @@ bool per_invocation(const std::string& key) {
   return key == "out" || key == "resume" || key == "log" || key == "checkpoint" || key == "split" || key == "task";
 }
 
-std::string json_text(const app::JsonValue& v) {
-  if (const auto* s = std::get_if<std::string>(&v)) return *s;
-  if (const auto* b = std::get_if<bool>(&v)) return *b ? "true" : "false";
-  if (const auto* n = std::get_if<int64_t>(&v)) return std::to_string(*n);
-  if (const auto* d = std::get_if<double>(&v)) return fmt::format("{:.17g}", *d);
-  return "";
-}
-
 std::string config_json(const LraConfig& cfg) {
   LraConfig copy = cfg;
   app::Flags flags("conflux-lra", "");
   add_flags(flags, copy);
-  return app::to_json(flags.values()) + "\n";
+  return app::config_json(flags);
 }
 
 std::string percent(double x) { return fmt::format("{:.2f}%", 100 * x); }
@@ -57,24 +50,18 @@ std::string percent(double x) { return fmt::format("{:.2f}%", 100 * x); }
 LraConfig parse_config(const std::string& command, const std::vector<std::string>& args, bool* help) {
   // The task picks the preset, so find it first: the command line, else the saved run.
   std::string task = app::Flags::peek(args, "task");
-  bool resume = false;
-  for (const std::string& a : args)
-    if (a == "--resume" || a == "--resume=true" || a == "--resume=1" || a == "--resume=yes" || a == "--resume=on") resume = true;
-    else if (a == "--no-resume" || a.rfind("--resume=", 0) == 0) resume = false;
   std::string out = app::Flags::peek(args, "out");
   if (out.empty()) out = preset(task.empty() ? "listops" : task).out_dir;
   std::map<std::string, app::JsonValue> saved;
-  if ((command == "eval" || resume) && fs::exists(fs::path(out) / "config.json"))
-    saved = app::parse_json_object(app::read_file(fs::path(out) / "config.json"));
-  if (task.empty()) task = saved.count("task") ? json_text(saved["task"]) : "listops";
+  if (command == "eval" || app::resume_requested(args)) saved = app::saved_config(out);
+  if (task.empty()) task = saved.count("task") ? app::json_text(saved["task"]) : "listops";
 
   LraConfig cfg = preset(task);
   app::Flags flags("conflux-lra " + command, command == "eval"
                                                  ? "Evaluates a checkpoint of a run on one split (flags default to the run's config.json)."
                                                  : "Trains a Flowformer on an LRA task; defaults = the official Flowformer preset of --task.");
   add_flags(flags, cfg);
-  for (const auto& [key, value] : saved)
-    if (!per_invocation(key)) flags.set_default(key, json_text(value));
+  app::apply_saved(flags, saved, per_invocation);
   const auto positional = flags.parse(args);
   if (help) *help = flags.help_requested();
   if (flags.help_requested()) {

@@ -65,11 +65,11 @@ TEST_CASE("standardization: per-channel mean and sample std over every step of t
   check_error([&] { standardize(test, wrong); }, {"statistics for 1 channels, the set has 2"});
 }
 
-TEST_CASE("pad_series: zero after the end, cut beyond max_len, mask true at real steps") {
+TEST_CASE("pad_series: zero after the end, cut beyond max_len, padding mask true after the end") {
   const TimeSeriesSet s = toy();
   const PaddedSeries p = pad_series(s, 3, {1, 0});
   CHECK(p.x.shape() == Shape{2, 3, 2});
-  CHECK(p.mask.shape() == Shape{2, 3});
+  CHECK(p.padding.shape() == Shape{2, 3});
   const std::vector<float> x = to_vector<float>(p.x);
   CHECK(std::vector<float>(x.begin(), x.begin() + 6) == std::vector<float>{2, 20, 6, 40, 0, 0});  // case 1, padded
   // case 0 as it is (not interpolated here), cut to 3 steps: [n=1, t, c] starts at 6
@@ -77,7 +77,7 @@ TEST_CASE("pad_series: zero after the end, cut beyond max_len, mask true at real
   CHECK(x[7] == 10.0f);
   CHECK(x[8] == 1.0f);
   CHECK(std::isnan(x[11]));
-  CHECK(to_vector<int64_t>(p.mask.to(kInt64)) == std::vector<int64_t>{1, 1, 0, 1, 1, 1});
+  CHECK(to_vector<int64_t>(p.padding.to(kInt64)) == std::vector<int64_t>{0, 0, 1, 0, 0, 0});
   check_error([&] { pad_series(s, 3, {2}); }, {"case index 2 out of range"});
   check_error([&] { pad_series(s, 0); }, {"max_len must be positive"});
 }

@@ -1,0 +1,33 @@
+// A run's settings in three layers, the same for every app: the preset (the values the flags
+// are bound to), then the run's saved <out>/config.json (for eval and --resume), then the
+// command line.
+//
+//   MyConfig cfg = preset(name);
+//   app::Flags flags(...);  add_flags(flags, cfg);
+//   app::apply_saved(flags, app::saved_config(out), per_invocation);   // config.json as defaults
+//   flags.parse(args);                                                  // the command line wins
+#pragma once
+
+#include <filesystem>
+#include <functional>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "apps/common/cli.h"
+
+namespace cfx::app {
+
+// Whether the arguments ask for --resume (any spelling; the last one wins), before parsing.
+bool resume_requested(const std::vector<std::string>& args);
+// A JSON value as a flag would spell it (doubles round-trip).
+std::string json_text(const JsonValue& value);
+// The saved flags of a run (<out>/config.json), or nothing when the file does not exist.
+std::map<std::string, JsonValue> saved_config(const std::filesystem::path& out);
+// Every saved key, except those `per_invocation` names, becomes its flag's default.
+void apply_saved(Flags& flags, const std::map<std::string, JsonValue>& saved,
+                 const std::function<bool(const std::string&)>& per_invocation);
+// Every flag's value as one JSON line (what <out>/config.json holds).
+std::string config_json(const Flags& flags);
+
+}  // namespace cfx::app
