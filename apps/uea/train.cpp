@@ -1,0 +1,158 @@
+// conflux-uea train: the UEA recipe (BENCHMARKS 4.3-4.4) on the shared loop: Flowformer
+// (uea preset), RAdam or Adam at a constant lr, batch 16, clipping at 4.0, cross-entropy;
+// evaluations at epoch 0, 1, every --eval-every and the last, the best one kept in best.h5.
+#include <fmt/format.h>
+
+#include <cmath>
+#include <iostream>
+
+#include "apps/common/cli.h"
+#include "apps/uea/data.h"
+#include "apps/uea/uea.h"
+#include "autograd/grad_mode.h"
+#include "core/generator.h"
+#include "core/parallel.h"
+#include "nn/checkpoint.h"
+#include "nn/models.h"
+#include "ops/creation.h"
+#include "ops/nn_ops.h"
+#include "ops/reduce.h"
+
+namespace cfx::uea {
+
+namespace fs = std::filesystem;
+
+namespace {
+
+nn::FlowformerClassifierConfig model_config(const UeaConfig& cfg, const UeaData& d) {
+  nn::FlowformerClassifierConfig m =
+      nn::FlowformerClassifierConfig::uea(d.train.channels, d.max_len, static_cast<int64_t>(d.classes.size()));
+  m.n_layers = cfg.layers;
+  m.layer.d_model = cfg.d_model;
+  m.layer.n_heads = cfg.heads;
+  m.layer.d_ff = cfg.d_ff;
+  m.input_scale = std::sqrt(static_cast<double>(cfg.d_model));
+  m.layer.dropout = m.layer.activation_dropout = m.embedding_dropout = cfg.dropout;
+  return m;
+}
+
+int64_t count_correct(const Tensor& logits, const Tensor& targets) {
+  const std::vector<int64_t> pred = to_vector<int64_t>(logits.argmax(1).to(Device::cpu()));
+  const std::vector<int64_t> y = to_vector<int64_t>(targets.to(Device::cpu()));
+  int64_t n = 0;
+  for (size_t i = 0; i < y.size(); ++i) n += pred[i] == y[i];
+  return n;
+}
+
+// Mean loss and accuracy over the whole test set, in order, batch by batch.
+app::EvalResult evaluate(nn::FlowformerClassifier& model, const UeaData& d, int64_t batch_size, Device device) {
+  NoGradGuard no_grad;
+  const bool was_training = model.is_training();
+  model.eval();
+  app::EvalResult r{"test"};
+  double loss_sum = 0;
+  int64_t correct = 0;
+  for (int64_t start = 0; start < d.test.size(); start += batch_size) {
+    std::vector<int64_t> rows;
+    for (int64_t i = start; i < std::min(start + batch_size, d.test.size()); ++i) rows.push_back(i);
+    const UeaBatch b = make_batch(d.test, d.test_targets, rows, d.max_len, device);
+    const Tensor logits = model.forward(b.x, b.padding);
+    loss_sum += cross_entropy(logits, b.targets).item<double>() * static_cast<double>(b.size());
+    correct += count_correct(logits, b.targets);
+    r.examples += b.size();
+  }
+  model.train(was_training);
+  r.loss = loss_sum / static_cast<double>(r.examples);
+  r.acc = static_cast<double>(correct) / static_cast<double>(r.examples);
+  return r;
+}
+
+std::unique_ptr<nn::Optimizer> make_optimizer(const UeaConfig& cfg, nn::Module& model) {
+  if (cfg.optimizer == "adam") return std::make_unique<nn::Adam>(model.parameters(), nn::AdamOptions{.lr = cfg.lr});
+  return std::make_unique<nn::RAdam>(model.parameters(), nn::RAdamOptions{.lr = cfg.lr});
+}
+
+}  // namespace
+
+UeaTrainReport train(const UeaConfig& cfg) {
+  if (cfg.threads > 0) set_num_threads(static_cast<int>(cfg.threads));
+  const UeaData d = load_uea(cfg);
+  const Device device = Device::parse(cfg.device);
+  Generator init_gen(static_cast<uint64_t>(cfg.seed));
+  nn::FlowformerClassifier model(model_config(cfg, d), &init_gen);
+  model.to(device);  // before the optimizer, whose state is made beside each parameter
+  const std::unique_ptr<nn::Optimizer> optimizer = make_optimizer(cfg, model);
+  manual_seed(static_cast<uint64_t>(cfg.seed));  // dropout masks (a resumed run restores the position)
+
+  // ---- one epoch = every training series once, in a seeded order, the last batch smaller
+  const int64_t n = d.train.size(), per_epoch = (n + cfg.batch_size - 1) / cfg.batch_size;
+  int64_t epoch = 0, batch = 0;
+  std::vector<int64_t> order = epoch_order(n, static_cast<uint64_t>(cfg.seed), epoch);
+  app::TrainHooks hooks;
+  hooks.micro_step = [&](double loss_scale) {
+    std::vector<int64_t> rows(order.begin() + batch * cfg.batch_size,
+                              order.begin() + std::min(n, (batch + 1) * cfg.batch_size));
+    if (++batch == per_epoch) order = epoch_order(n, static_cast<uint64_t>(cfg.seed), ++epoch), batch = 0;
+    const UeaBatch b = make_batch(d.train, d.train_targets, rows, d.max_len, device);
+    const Tensor logits = model.forward(b.x, b.padding);
+    const Tensor loss = cross_entropy(logits, b.targets);
+    (loss_scale == 1.0 ? loss : loss * loss_scale).backward();
+    return app::StepStats{loss.item<double>(), count_correct(logits, b.targets), b.size()};
+  };
+  hooks.position = [&] { return std::pair{epoch, batch}; };
+  hooks.seek = [&](int64_t e, int64_t b) {
+    epoch = e, batch = b;
+    order = epoch_order(n, static_cast<uint64_t>(cfg.seed), epoch);
+  };
+  hooks.evaluate = [&](bool) { return std::vector<app::EvalResult>{evaluate(model, d, cfg.batch_size, device)}; };
+
+  app::TrainerOptions o;
+  o.out_dir = cfg.out_dir;
+  o.log_file = cfg.log_file;
+  o.resume = cfg.resume;
+  o.steps = cfg.epochs * per_epoch;
+  o.clip_grad_norm = cfg.clip;
+  o.evaluate_at = [&](int64_t step) {  // the official schedule, in epochs
+    if (step % per_epoch != 0) return false;
+    const int64_t e = step / per_epoch;
+    return e <= 1 || e % cfg.eval_every == 0 || e == cfg.epochs;
+  };
+  o.best_metric = "test acc";
+  o.checkpoint_every = cfg.checkpoint_every * per_epoch;
+  o.keep_checkpoints = cfg.keep_checkpoints;
+  o.log_every = cfg.log_every;
+  o.time_limit = cfg.time_limit;
+  o.name = fmt::format("{} ({} channels, {} classes, length {}; {} train / {} test series)", cfg.dataset,
+                       d.train.channels, d.classes.size(), d.max_len, n, d.test.size());
+  UeaTrainReport report;
+  report.summary = app::train(model, *optimizer, o, hooks);
+  report.steps_per_epoch = per_epoch;
+  report.last_acc = report.summary.final.at(0).acc;
+  report.best_acc = report.summary.best.value_or(report.last_acc);
+  report.best_epoch = report.summary.best_step / per_epoch;
+
+  const auto paper = paper_accuracy(cfg.dataset);
+  app::Table table({"dataset", "params", "epochs", "best test acc", "at epoch", "last test acc", "paper", "time"});
+  table.add_row({cfg.dataset, std::to_string(report.summary.params), std::to_string(report.summary.steps / per_epoch),
+                 fmt::format("{:.2f}%", 100 * report.best_acc), std::to_string(report.best_epoch),
+                 fmt::format("{:.2f}%", 100 * report.last_acc), paper ? fmt::format("{:.1f}%", *paper) : "-",
+                 app::format_duration(report.summary.wall_s)});
+  std::cout << "\n" << table.str() << "best model: " << (fs::path(cfg.out_dir) / "best.h5").string()
+            << "\nmetrics:    " << report.summary.log_file.string() << "\n";
+  return report;
+}
+
+app::EvalResult evaluate_checkpoint(const UeaConfig& cfg) {
+  if (cfg.threads > 0) set_num_threads(static_cast<int>(cfg.threads));
+  const fs::path file = cfg.checkpoint.empty() ? fs::path(cfg.out_dir) / "best.h5" : fs::path(cfg.checkpoint);
+  CFX_CHECK(fs::exists(file), "conflux-uea eval: no checkpoint ", file.string(),
+            "\nHINT: pass --out RUN_DIR of a training run, or --checkpoint FILE");
+  const UeaData d = load_uea(cfg);
+  nn::FlowformerClassifier model(model_config(cfg, d));
+  nn::load(model, file);
+  const Device device = Device::parse(cfg.device);
+  model.to(device);
+  return evaluate(model, d, cfg.batch_size, device);
+}
+
+}  // namespace cfx::uea
