@@ -3,28 +3,19 @@
 
 #include <algorithm>
 #include <cctype>
-#include <charconv>
-#include <fstream>
 #include <limits>
+#include <optional>
 #include <set>
 #include <string_view>
 
 #include "core/error.h"
+#include "data/detail/io.h"
 
 namespace cfx::data {
 namespace {
 
-std::string_view trim(std::string_view s) {
-  while (!s.empty() && std::isspace(static_cast<unsigned char>(s.front()))) s.remove_prefix(1);
-  while (!s.empty() && std::isspace(static_cast<unsigned char>(s.back()))) s.remove_suffix(1);
-  return s;
-}
-
-std::string lower(std::string_view s) {
-  std::string out(s);
-  for (char& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return out;
-}
+using detail::lower;
+using detail::trim;
 
 bool starts_with_keyword(std::string_view line, std::string_view keyword) {
   return line.size() >= keyword.size() && lower(line.substr(0, keyword.size())) == keyword &&
@@ -59,12 +50,11 @@ class ArffReader {
   explicit ArffReader(const std::filesystem::path& file) : file_(file) {}
 
   TimeSeriesSet read() {
-    std::ifstream in(file_, std::ios::binary);
-    CFX_CHECK(in.is_open(), "read_arff: cannot open ", file_.string());
+    detail::LineReader reader("read_arff", file_);
     std::string line;
     bool in_data = false;
-    while (std::getline(in, line)) {
-      ++line_no_;
+    while (reader.next(line)) {
+      line_no_ = reader.line();
       const std::string_view text = trim(line);
       if (text.empty() || text.front() == '%') continue;
       if (in_data) read_case(text);
@@ -97,7 +87,7 @@ class ArffReader {
       return false;
     }
     CFX_CHECK(starts_with_keyword(text, "@attribute"), "read_arff: ", where(), ": expected @relation, @attribute, "
-              "@end or @data, got \"", std::string(text.substr(0, 40)), "\"");
+              "@end or @data, got ", detail::quote(text));
     CFX_CHECK(out_.class_names.empty(), "read_arff: ", where(), ": an attribute after the class attribute "
               "(the class must be last)");
     std::string_view rest = trim(text.substr(10));
@@ -133,11 +123,10 @@ class ArffReader {
   float value(std::string_view word, int64_t channel, int64_t step) const {
     word = trim(word);
     if (word == "?") return std::numeric_limits<float>::quiet_NaN();
-    double v = 0;
-    const auto [end, ec] = std::from_chars(word.data(), word.data() + word.size(), v);
-    CFX_CHECK(!word.empty() && ec == std::errc() && end == word.data() + word.size(), "read_arff: ", where(), ": channel ",
-              channel, " step ", step, ": not a number: \"", std::string(word.substr(0, 30)), "\"");
-    return static_cast<float>(v);
+    const std::optional<double> v = detail::parse_double(word);
+    CFX_CHECK(v.has_value(), "read_arff: ", where(), ": channel ", channel, " step ", step, ": not a number: ",
+              detail::quote(word));
+    return static_cast<float>(*v);
   }
 
   void read_case(std::string_view text) {

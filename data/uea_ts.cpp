@@ -2,43 +2,21 @@
 #include "data/uea_ts.h"
 
 #include <algorithm>
-#include <cctype>
-#include <charconv>
 #include <cmath>
-#include <fstream>
 #include <limits>
+#include <optional>
 #include <set>
 #include <string_view>
 
 #include "core/error.h"
+#include "data/detail/io.h"
 
 namespace cfx::data {
 namespace {
 
-std::string_view trim(std::string_view s) {
-  const auto not_space = [](char c) { return c != ' ' && c != '\t' && c != '\r' && c != '\n'; };
-  while (!s.empty() && !not_space(s.front())) s.remove_prefix(1);
-  while (!s.empty() && !not_space(s.back())) s.remove_suffix(1);
-  return s;
-}
-
-std::vector<std::string_view> split(std::string_view s, char sep) {
-  std::vector<std::string_view> out;
-  size_t start = 0;
-  for (size_t i = 0; i <= s.size(); ++i) {
-    if (i == s.size() || s[i] == sep) {
-      out.push_back(s.substr(start, i - start));
-      start = i + 1;
-    }
-  }
-  return out;
-}
-
-std::string lower(std::string_view s) {
-  std::string out(s);
-  for (char& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return out;
-}
+using detail::lower;
+using detail::split;
+using detail::trim;
 
 // Reads one file; every error names the file and line.
 class TsReader {
@@ -46,19 +24,18 @@ class TsReader {
   explicit TsReader(const std::filesystem::path& file) : file_(file) {}
 
   TimeSeriesSet read() {
-    std::ifstream in(file_, std::ios::binary);
-    CFX_CHECK(in.is_open(), "read_ts: cannot open ", file_.string());
+    detail::LineReader reader("read_ts", file_);
     std::string line;
     bool in_data = false;
-    while (std::getline(in, line)) {
-      ++line_no_;
+    while (reader.next(line)) {
+      line_no_ = reader.line();
       const std::string_view text = trim(line);
       if (text.empty() || text.front() == '#') continue;
       if (in_data) {
         read_case(text);
       } else {
-        CFX_CHECK(text.front() == '@', "read_ts: ", where(), ": expected a @directive before @data, got \"",
-                  std::string(text.substr(0, 40)), "\"");
+        CFX_CHECK(text.front() == '@', "read_ts: ", where(), ": expected a @directive before @data, got ",
+                  detail::quote(text));
         in_data = directive(text);
       }
     }
@@ -79,18 +56,14 @@ class TsReader {
   }
 
   int64_t parse_count(std::string_view word, const std::string& name) const {
-    int64_t v = 0;
-    const auto [end, ec] = std::from_chars(word.data(), word.data() + word.size(), v);
-    CFX_CHECK(ec == std::errc() && end == word.data() + word.size() && v > 0, "read_ts: ", where(), ": @", name,
-              " expects a positive integer, got \"", std::string(word), "\"");
-    return v;
+    const std::optional<int64_t> v = detail::parse_int(word);
+    CFX_CHECK(v && *v > 0, "read_ts: ", where(), ": @", name, " expects a positive integer, got \"", std::string(word), "\"");
+    return *v;
   }
 
   // Returns true at @data.
   bool directive(std::string_view text) {
-    std::vector<std::string_view> words;
-    for (std::string_view w : split(text, ' '))
-      if (!trim(w).empty()) words.push_back(trim(w));
+    const std::vector<std::string_view> words = detail::split_ws(text);
     const std::string name = lower(words[0].substr(1));
     const auto arg = [&](size_t i) -> std::string_view {
       CFX_CHECK(words.size() > i, "read_ts: ", where(), ": @", name, " needs a value");
@@ -126,11 +99,10 @@ class TsReader {
   float parse_value(std::string_view word, size_t channel, size_t step) const {
     word = trim(word);
     if (word == "?" || lower(word) == "nan") return std::numeric_limits<float>::quiet_NaN();
-    double v = 0;
-    const auto [end, ec] = std::from_chars(word.data(), word.data() + word.size(), v);
-    CFX_CHECK(ec == std::errc() && end == word.data() + word.size() && !word.empty(), "read_ts: ", where(),
-              ": channel ", channel, " step ", step, ": not a number: \"", std::string(word.substr(0, 30)), "\"");
-    return static_cast<float>(v);
+    const std::optional<double> v = detail::parse_double(word);
+    CFX_CHECK(v.has_value(), "read_ts: ", where(), ": channel ", channel, " step ", step, ": not a number: ",
+              detail::quote(word));
+    return static_cast<float>(*v);
   }
 
   void read_case(std::string_view text) {

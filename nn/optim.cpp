@@ -207,14 +207,21 @@ void SGD::step() {
   }
 }
 
+namespace {
+// The betas and eps of the Adam family (Adam, AdamW, RAdam).
+void check_adam_hyperparameters(const char* name, double beta1, double beta2, double eps) {
+  CFX_CHECK(beta1 >= 0 && beta1 < 1 && beta2 >= 0 && beta2 < 1, name, ": betas must be in [0, 1), got (", beta1, ", ",
+            beta2, ")");
+  CFX_CHECK(eps >= 0, name, ": eps must be >= 0, got ", eps);
+}
+}  // namespace
+
 // ---- Adam / AdamW --------------------------------------------------------------------------------
 
 Adam::Adam(std::vector<ParamGroup> groups, const AdamOptions& opts, bool decoupled)
     : Optimizer(std::move(groups), opts.lr, opts.weight_decay, {"exp_avg", "exp_avg_sq"}, decoupled ? "AdamW" : "Adam"),
       options(opts), decoupled_(decoupled) {
-  CFX_CHECK(opts.beta1 >= 0 && opts.beta1 < 1 && opts.beta2 >= 0 && opts.beta2 < 1, name_,
-            ": betas must be in [0, 1), got (", opts.beta1, ", ", opts.beta2, ")");
-  CFX_CHECK(opts.eps >= 0, name_, ": eps must be >= 0, got ", opts.eps);
+  check_adam_hyperparameters(name_, opts.beta1, opts.beta2, opts.eps);
 }
 
 void Adam::step() {
@@ -255,9 +262,7 @@ void Adam::step() {
 
 RAdam::RAdam(std::vector<ParamGroup> groups, const RAdamOptions& opts)
     : Optimizer(std::move(groups), opts.lr, opts.weight_decay, {"exp_avg", "exp_avg_sq"}, "RAdam"), options(opts) {
-  CFX_CHECK(opts.beta1 >= 0 && opts.beta1 < 1 && opts.beta2 >= 0 && opts.beta2 < 1, name_,
-            ": betas must be in [0, 1), got (", opts.beta1, ", ", opts.beta2, ")");
-  CFX_CHECK(opts.eps >= 0, name_, ": eps must be >= 0, got ", opts.eps);
+  check_adam_hyperparameters(name_, opts.beta1, opts.beta2, opts.eps);
 }
 
 void RAdam::step() {

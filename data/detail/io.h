@@ -49,6 +49,11 @@ std::vector<std::string_view> split(std::string_view s, char sep);
 // Splits on runs of ASCII whitespace (no empty fields).
 std::vector<std::string_view> split_ws(std::string_view s);
 
+// `s` without ASCII whitespace at either end.
+std::string_view trim(std::string_view s);
+// `s` in ASCII lower case.
+std::string lower(std::string_view s);
+
 // The whole of `s` as a base-10 integer (optional sign, no spaces, no trailing junk).
 std::optional<int64_t> parse_int(std::string_view s);
 // The whole of `s` as a finite floating-point number.

@@ -13,6 +13,7 @@
 #include <string>
 #include <vector>
 
+#include "app_testing.h"
 #include "apps/common/cli.h"
 #include "apps/lra/lra.h"
 #include "apps/lra/model.h"
@@ -27,34 +28,12 @@
 
 namespace fs = std::filesystem;
 using cfx::app::JsonValue;
+using cfx::testing::num;
+using cfx::testing::read_jsonl;
+using cfx::testing::str;
+using cfx::testing::TempDir;
 
 namespace {
-
-// A fresh directory under the system temp dir, removed at scope exit.
-struct TempDir {
-  fs::path path;
-  explicit TempDir(const std::string& name)
-      : path(fs::temp_directory_path() / ("conflux_test_" + name + "_" + std::to_string(::getpid()))) {
-    fs::remove_all(path);
-    fs::create_directories(path);
-  }
-  ~TempDir() {
-    std::error_code ec;
-    fs::remove_all(path, ec);
-  }
-};
-
-std::vector<std::map<std::string, JsonValue>> read_jsonl(const fs::path& file) {
-  std::ifstream in(file);
-  REQUIRE_MESSAGE(in.is_open(), "missing ", file.string());
-  std::vector<std::map<std::string, JsonValue>> rows;
-  std::string line;
-  while (std::getline(in, line)) rows.push_back(cfx::app::parse_json_object(line));  // throws on a bad line
-  return rows;
-}
-
-std::string str(const JsonValue& v) { return std::get<std::string>(v); }
-double num(const JsonValue& v) { return cfx::app::json_number(v); }
 
 // Rows of one split, by step.
 std::map<int64_t, std::map<std::string, JsonValue>> rows_of(const std::vector<std::map<std::string, JsonValue>>& rows,
@@ -147,7 +126,7 @@ TEST_CASE("conflux-lra: same seed, same bits, whatever the thread count") {
   // The LRA ListOps preset's attention (relu map, heads competition: the path a miscompiled
   // select once broke on some CPUs), dropout on, sizes above the kernels' parallel grains so
   // that the thread count changes how every loop is split.
-  TempDir tmp("lra_bits");
+  TempDir tmp("lra_app_bits");
   const fs::path data = tmp.path / "data";
   REQUIRE(cfx::lra::run({"generate", "--task", "listops", "--out", data.string(), "--train", "48", "--val", "8",
                          "--test", "8", "--min-len", "150", "--max-len", "200", "--seed", "9"}) == 0);
@@ -182,7 +161,7 @@ TEST_CASE("conflux-lra: same seed, same bits, whatever the thread count") {
 }
 
 TEST_CASE("conflux-lra: --time-limit stops early with a checkpoint and a final evaluation") {
-  TempDir tmp("lra_time");
+  TempDir tmp("lra_app_time");
   const fs::path data = tmp.path / "data", out = tmp.path / "run";
   REQUIRE(cfx::lra::run({"generate", "--task", "listops", "--out", data.string(), "--train", "16", "--val", "8",
                          "--test", "8", "--min-len", "4", "--max-len", "40"}) == 0);
@@ -197,7 +176,7 @@ TEST_CASE("conflux-lra: --time-limit stops early with a checkpoint and a final e
 }
 
 TEST_CASE("conflux-lra: flag and usage errors are cfx::Error with a clear message") {
-  TempDir tmp("lra_flags");
+  TempDir tmp("lra_app_flags");
   auto throws_with = [](const std::vector<std::string>& args, const std::string& needle) {
     std::string message;
     try {

@@ -11,6 +11,7 @@
 #include <string>
 #include <vector>
 
+#include "app_testing.h"
 #include "apps/common/cli.h"
 #include "apps/common/run_state.h"
 #include "apps/uea/data.h"
@@ -21,32 +22,12 @@
 
 namespace fs = std::filesystem;
 using cfx::app::JsonValue;
+using cfx::testing::num;
+using cfx::testing::read_jsonl;
+using cfx::testing::str;
+using cfx::testing::TempDir;
 
 namespace {
-
-struct TempDir {
-  fs::path path;
-  explicit TempDir(const std::string& name)
-      : path(fs::temp_directory_path() / ("conflux_test_uea_" + name + "_" + std::to_string(::getpid()))) {
-    fs::remove_all(path);
-    fs::create_directories(path);
-  }
-  ~TempDir() {
-    std::error_code ec;
-    fs::remove_all(path, ec);
-  }
-};
-
-std::vector<std::map<std::string, JsonValue>> read_jsonl(const fs::path& file) {
-  std::ifstream in(file);
-  std::vector<std::map<std::string, JsonValue>> rows;
-  std::string line;
-  while (std::getline(in, line)) rows.push_back(cfx::app::parse_json_object(line));
-  return rows;
-}
-
-std::string str(const JsonValue& v) { return std::get<std::string>(v); }
-double num(const JsonValue& v) { return cfx::app::json_number(v); }
 
 void generate(const fs::path& data, const std::string& name = "Synthetic") {
   REQUIRE(cfx::uea::run({"generate", "--out", data.string(), "--dataset", name, "--train", "40", "--test", "20",
@@ -63,7 +44,7 @@ std::vector<std::string> small_train(const fs::path& data, const fs::path& out, 
 }  // namespace
 
 TEST_CASE("conflux-uea: generate -> train: the paper's evaluation schedule, best.h5, eval of the best model") {
-  TempDir tmp("train");
+  TempDir tmp("uea_train");
   const fs::path data = tmp.path / "data", out = tmp.path / "run";
   generate(data);
   REQUIRE(cfx::uea::run(small_train(data, out, 5)) == 0);
@@ -88,7 +69,7 @@ TEST_CASE("conflux-uea: generate -> train: the paper's evaluation schedule, best
 }
 
 TEST_CASE("conflux-uea: a run stopped after 2 epochs and resumed ends as the uninterrupted one") {
-  TempDir tmp("resume");
+  TempDir tmp("uea_resume");
   const fs::path data = tmp.path / "data", a = tmp.path / "a", b = tmp.path / "b";
   generate(data);
   REQUIRE(cfx::uea::run(small_train(data, a, 4)) == 0);
@@ -113,7 +94,7 @@ TEST_CASE("conflux-uea: a run stopped after 2 epochs and resumed ends as the uni
 }
 
 TEST_CASE("conflux-uea: learns the generated set (well above chance)") {
-  TempDir tmp("learn");
+  TempDir tmp("uea_learn");
   const fs::path data = tmp.path / "data", out = tmp.path / "run";
   generate(data);
   auto args = small_train(data, out, 20);
@@ -128,7 +109,7 @@ TEST_CASE("conflux-uea on the real UEA files: BasicMotions learns; SelfRegulatio
     MESSAGE("SKIPPED: ", uea.string(), " not found (real data samples are only in the workplace checkout / CI)");
     return;
   }
-  TempDir tmp("real");
+  TempDir tmp("uea_real");
   REQUIRE(cfx::uea::run({"train", "--dataset", "BasicMotions", "--data", uea.string(), "--out", (tmp.path / "bm").string(),
                          "--epochs", "10", "--d-model", "64", "--heads", "4", "--d-ff", "128", "--eval-every", "5",
                          "--log-every", "1000"}) == 0);
@@ -155,7 +136,7 @@ TEST_CASE("conflux-uea: presets follow the paper's table; errors are clear") {
   CHECK(cfx::uea::preset("Heartbeat").optimizer == "radam");
   CHECK(cfx::uea::preset("Heartbeat").seed == 666);
 
-  TempDir tmp("errors");
+  TempDir tmp("uea_errors");
   auto message_of = [](const std::vector<std::string>& args) {
     try {
       cfx::uea::run(args);

@@ -57,7 +57,7 @@ TEST_CASE("read_arff: bad input is a cfx::Error naming the file, line and proble
   bad("@relation x\n@attribute r relational\n@attribute t numeric\n@end r\n@attribute c {a}\n@data\n'1,2\\n3',a\n",
       {"channel 1 has 1 values, channel 0 has 2"});
   bad("hello\n", {"x.arff:1", "expected @relation"});
-  check_error([&] { read_arff(dir / "missing.arff"); }, {"cannot open"});
+  check_error([&] { read_arff(dir / "missing.arff"); }, {"missing file", "missing.arff"});
   write_file(dir / "a.arff", h + "1,2,a\n1,2,b\n");
   write_file(dir / "b.arff", h + "1,2,a\n1,2,a\n");
   check_error([&] { read_arff_dimensions({dir / "a.arff", dir / "b.arff"}); }, {"case 1 differs", "label b vs a"});

@@ -78,7 +78,7 @@ TEST_CASE("read_ts: bad input is a cfx::Error naming the file, line and problem"
   bad("@colour blue\n", {"unknown directive @colour"});
   bad("1,2:a\n", {"expected a @directive before @data"});
   bad("@equalLength true\n@seriesLength 3\n@classLabel true a\n@data\n1,2:a\n", {"expected 3 values per channel"});
-  check_error([&] { read_ts(dir / "missing.ts"); }, {"cannot open", "missing.ts"});
+  check_error([&] { read_ts(dir / "missing.ts"); }, {"missing file", "missing.ts"});
 }
 
 TEST_CASE("read_ts on the real UEA files: shapes and classes of the public archive") {
