@@ -156,7 +156,8 @@ int run(const std::vector<std::string>& args) {
     }
     fs::create_directories(cfg.out_dir);
     app::write_file_atomically(fs::path(cfg.out_dir) / "config.json", config_json(cfg));
-    train(cfg);
+    if (cfg.seeds > 1) train_seeds(cfg);
+    else train(cfg);
     return 0;
   }
   CFX_FAIL("conflux-uea: unknown command '", command, "'\n", kUsage);

@@ -58,6 +58,7 @@ void add_flags(app::Flags& f, UeaConfig& c) {
   f.add("keep-checkpoints", &c.keep_checkpoints, "step checkpoints kept on disk");
   f.add("time-limit", &c.time_limit, "seconds of training in this session (0 = none), then checkpoint + final eval");
   f.add("seed", &c.seed, "seed of the initialisation, the batch order and dropout");
+  f.add("seeds", &c.seeds, "runs of consecutive seeds (each in <out>/seed_<s>/), then their mean and spread vs the paper");
   f.add("threads", &c.threads, "CPU threads (0 = CONFLUX_NUM_THREADS or all cores)");
   f.add("device", &c.device, "cpu | cuda | cuda:N");
   f.add("log-every", &c.log_every, "progress line every N steps when stderr is not a terminal");
@@ -70,6 +71,7 @@ void validate(const UeaConfig& c) {
   CFX_CHECK(c.layers > 0 && c.d_model > 0 && c.heads > 0 && c.d_ff > 0 && c.d_model % c.heads == 0,
             "conflux-uea: --layers, --d-model, --heads, --d-ff must be positive and heads must divide d-model, got ",
             c.layers, ", ", c.d_model, ", ", c.heads, ", ", c.d_ff);
+  CFX_CHECK(c.seeds >= 1, "conflux-uea: --seeds must be >= 1, got ", c.seeds);
   CFX_CHECK(c.epochs > 0 && c.batch_size > 0 && c.eval_every > 0 && c.checkpoint_every > 0 && c.keep_checkpoints > 0,
             "conflux-uea: --epochs, --batch-size, --eval-every, --checkpoint-every, --keep-checkpoints must be positive");
   CFX_CHECK(c.lr > 0 && c.clip >= 0 && c.dropout >= 0 && c.dropout < 1 && c.max_len >= 0,

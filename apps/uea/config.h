@@ -38,6 +38,7 @@ struct UeaConfig {
 
   // ---- machine
   int64_t seed = 666;
+  int64_t seeds = 1;            // > 1: runs seed, seed+1, ... into <out>/seed_<s>/ and summarises them
   int64_t threads = 0;          // 0 = CONFLUX_NUM_THREADS or all cores
   std::string device = "cpu";   // cpu | cuda | cuda:N
   int64_t log_every = 20;       // progress line when stderr is not a terminal

@@ -1,7 +1,7 @@
 // conflux-uea: the paper's UEA time-series benchmark (../shared/BENCHMARKS.md section 4) as one
 // program, on the shared app layer (apps/common/).
 //
-//   conflux-uea train    --dataset JapaneseVowels --data DIR [--out DIR] [--resume] [flags]
+//   conflux-uea train    --dataset JapaneseVowels --data DIR [--out DIR] [--resume] [--seeds N] [flags]
 //   conflux-uea eval     --out RUN_DIR [--checkpoint FILE]     (default: the run's best.h5)
 //   conflux-uea generate --out DIR [--dataset Synthetic ...]   a synthetic set in the .ts format
 //   conflux-uea presets                                        the 10 sets, recipe, paper accuracy
@@ -33,6 +33,15 @@ struct UeaTrainReport {
   int64_t steps_per_epoch = 0;
 };
 UeaTrainReport train(const UeaConfig& cfg);
+
+// --seeds N: one run per seed (seed, seed+1, ...) in <out>/seed_<s>/, then the mean and sample
+// standard deviation of their best and last test accuracy next to the paper's number, as a
+// table and as <out>/summary.json.
+struct SeedsSummary {
+  std::vector<UeaTrainReport> runs;
+  double best_mean = 0.0, best_std = 0.0, last_mean = 0.0, last_std = 0.0;
+};
+SeedsSummary train_seeds(const UeaConfig& cfg);
 
 // Test accuracy of a checkpoint (default <out>/best.h5).
 app::EvalResult evaluate_checkpoint(const UeaConfig& cfg);

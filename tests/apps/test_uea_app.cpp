@@ -5,6 +5,7 @@
 
 #include <unistd.h>
 
+#include <cmath>
 #include <filesystem>
 #include <fstream>
 #include <map>
@@ -124,6 +125,21 @@ TEST_CASE("conflux-uea on the real UEA files: BasicMotions learns; SelfRegulatio
   CHECK(d.classes == std::vector<std::string>{"negativity", "positivity"});
   CHECK(d.train_targets.size() == 268);
   CHECK(d.test_targets.size() == 293);
+}
+
+TEST_CASE("conflux-uea --seeds: one run per seed, their mean and spread in summary.json") {
+  TempDir tmp("uea_seeds");
+  const fs::path data = tmp.path / "data", out = tmp.path / "runs";
+  generate(data);
+  auto args = small_train(data, out, 2);
+  args.insert(args.end(), {"--seeds", "2", "--seed", "7"});
+  REQUIRE(cfx::uea::run(args) == 0);
+  const double best7 = *cfx::app::read_run_state(out / "seed_7")->best, best8 = *cfx::app::read_run_state(out / "seed_8")->best;
+  const auto summary = cfx::app::parse_json_object(cfx::app::read_file(out / "summary.json"));
+  CHECK(num(summary.at("seeds")) == 2);
+  CHECK(num(summary.at("best_acc_mean")) == doctest::Approx((best7 + best8) / 2));
+  CHECK(num(summary.at("best_acc_std")) == doctest::Approx(std::abs(best7 - best8) / std::sqrt(2.0)));
+  CHECK(num(summary.at("best_acc_seed_8")) == best8);
 }
 
 TEST_CASE("conflux-uea: presets follow the paper's table; errors are clear") {
