@@ -31,14 +31,11 @@ CpuCapability choose() {
     for (CpuCapability c : supported_cpu_capabilities()) best = c;
     return best;
   }
-  for (int i = 0; i < kNumCpuCapabilities; ++i) {
-    const auto c = static_cast<CpuCapability>(i);
-    if (std::string_view(forced) != cpu_capability_name(c)) continue;
-    CFX_CHECK(cpu_supports(c), kVariable, "=", forced, ": this CPU cannot run the ", forced,
-              " kernels; it supports: ", supported_names());
-    return c;
-  }
-  CFX_FAIL(kVariable, ": expected baseline, avx2 or avx512, got \"", forced, "\"");
+  const std::optional<CpuCapability> c = parse_cpu_capability(forced);
+  CFX_CHECK(c.has_value(), kVariable, ": expected baseline, avx2 or avx512, got \"", forced, "\"");
+  CFX_CHECK(cpu_supports(*c), kVariable, "=", forced, ": this CPU cannot run the ", forced,
+            " kernels; it supports: ", supported_names());
+  return *c;
 }
 
 }  // namespace
@@ -50,6 +47,12 @@ const char* cpu_capability_name(CpuCapability capability) {
     case CpuCapability::Avx512: return "avx512";
   }
   return "?";
+}
+
+std::optional<CpuCapability> parse_cpu_capability(std::string_view name) {
+  for (int i = 0; i < kNumCpuCapabilities; ++i)
+    if (name == cpu_capability_name(static_cast<CpuCapability>(i))) return static_cast<CpuCapability>(i);
+  return std::nullopt;
 }
 
 bool cpu_supports(CpuCapability capability) {

@@ -18,7 +18,9 @@
 // for the build machine (-march=native) and reports the capability "native".
 #pragma once
 
+#include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace cfx {
@@ -26,8 +28,9 @@ namespace cfx {
 enum class CpuCapability : int { Baseline = 0, Avx2 = 1, Avx512 = 2 };
 inline constexpr int kNumCpuCapabilities = 3;
 
-// "baseline", "avx2", "avx512".
+// "baseline", "avx2", "avx512", and back (nullopt for any other name).
 const char* cpu_capability_name(CpuCapability capability);
+std::optional<CpuCapability> parse_cpu_capability(std::string_view name);
 
 // Whether this CPU (and OS, for the AVX register state) can run that capability's kernels.
 bool cpu_supports(CpuCapability capability);

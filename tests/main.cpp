@@ -8,19 +8,16 @@
 
 #include <cstdlib>
 #include <iostream>
-#include <string_view>
 
 #include "core/cpu_capability.h"
 #include "core/error.h"
 
 int main(int argc, char** argv) {
   if (const char* forced = std::getenv("CONFLUX_CPU_CAPABILITY"); forced && !cfx::cpu_native_build()) {
-    for (int i = 0; i < cfx::kNumCpuCapabilities; ++i) {
-      const auto c = static_cast<cfx::CpuCapability>(i);
-      if (std::string_view(forced) == cfx::cpu_capability_name(c) && !cfx::cpu_supports(c)) {
-        std::cout << "SKIPPED: CONFLUX_CPU_CAPABILITY=" << forced << " but this CPU cannot run those kernels\n";
-        return 77;
-      }
+    const auto c = cfx::parse_cpu_capability(forced);
+    if (c && !cfx::cpu_supports(*c)) {
+      std::cout << "SKIPPED: CONFLUX_CPU_CAPABILITY=" << forced << " but this CPU cannot run those kernels\n";
+      return 77;
     }
   }
   try {
