@@ -48,6 +48,7 @@ class Flags {
   std::vector<std::string> parse(const std::vector<std::string>& args);
   bool help_requested() const { return help_; }
   bool was_set(const std::string& name) const;  // given on the command line
+  const std::string& program() const { return program_; }
   // Sets --name as if it were the default (e.g. from a saved config); false if no such flag.
   bool set_default(const std::string& name, const std::string& text);
   std::string help() const;                     // usage + every flag with its default

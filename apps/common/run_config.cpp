@@ -3,7 +3,10 @@
 
 #include <fmt/format.h>
 
+#include <iostream>
+
 #include "apps/common/run_state.h"
+#include "core/error.h"
 
 namespace cfx::app {
 
@@ -33,6 +36,19 @@ void apply_saved(Flags& flags, const std::map<std::string, JsonValue>& saved,
                  const std::function<bool(const std::string&)>& per_invocation) {
   for (const auto& [key, value] : saved)
     if (!per_invocation(key)) flags.set_default(key, json_text(value));
+}
+
+bool parse_run_flags(Flags& flags, const std::vector<std::string>& args, const std::map<std::string, JsonValue>& saved,
+                     const std::function<bool(const std::string&)>& per_invocation) {
+  apply_saved(flags, saved, per_invocation);
+  const auto positional = flags.parse(args);
+  if (flags.help_requested()) {
+    std::cout << flags.help();
+    return false;
+  }
+  CFX_CHECK(positional.empty(), flags.program(), ": unexpected argument '", positional.empty() ? "" : positional[0],
+            "' (flags are --name value)");
+  return true;
 }
 
 std::string config_json(const Flags& flags) { return to_json(flags.values()) + "\n"; }

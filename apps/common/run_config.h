@@ -27,6 +27,11 @@ std::map<std::string, JsonValue> saved_config(const std::filesystem::path& out);
 // Every saved key, except those `per_invocation` names, becomes its flag's default.
 void apply_saved(Flags& flags, const std::map<std::string, JsonValue>& saved,
                  const std::function<bool(const std::string&)>& per_invocation);
+// The rest of every app's parse_config: `saved` as defaults (apply_saved), then the command
+// line; prints the help when asked. Returns false when --help was given (nothing to run).
+// Throws cfx::Error for a positional argument.
+bool parse_run_flags(Flags& flags, const std::vector<std::string>& args, const std::map<std::string, JsonValue>& saved,
+                     const std::function<bool(const std::string&)>& per_invocation);
 // Every flag's value as one JSON line (what <out>/config.json holds).
 std::string config_json(const Flags& flags);
 

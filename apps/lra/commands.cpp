@@ -61,15 +61,9 @@ LraConfig parse_config(const std::string& command, const std::vector<std::string
                                                  ? "Evaluates a checkpoint of a run on one split (flags default to the run's config.json)."
                                                  : "Trains a Flowformer on an LRA task; defaults = the official Flowformer preset of --task.");
   add_flags(flags, cfg);
-  app::apply_saved(flags, saved, per_invocation);
-  const auto positional = flags.parse(args);
-  if (help) *help = flags.help_requested();
-  if (flags.help_requested()) {
-    std::cout << flags.help();
-    return cfg;
-  }
-  CFX_CHECK(positional.empty(), "conflux-lra ", command, ": unexpected argument '", positional.empty() ? "" : positional[0],
-            "' (flags are --name value)");
+  const bool run = app::parse_run_flags(flags, args, saved, per_invocation);
+  if (help) *help = !run;
+  if (!run) return cfg;
   validate(cfg);
   return cfg;
 }

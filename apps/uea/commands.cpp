@@ -124,15 +124,9 @@ UeaConfig parse_config(const std::string& command, const std::vector<std::string
                    command == "eval" ? "Evaluates a run's best.h5 (or --checkpoint) on the test set; flags default to the run's config.json."
                                      : "Trains a Flowformer on a UEA set; defaults = the paper's recipe for --dataset.");
   add_flags(flags, cfg);
-  app::apply_saved(flags, saved, per_invocation);
-  const auto positional = flags.parse(args);
-  if (help) *help = flags.help_requested();
-  if (flags.help_requested()) {
-    std::cout << flags.help();
-    return cfg;
-  }
-  CFX_CHECK(positional.empty(), "conflux-uea ", command, ": unexpected argument '", positional.empty() ? "" : positional[0],
-            "' (flags are --name value)");
+  const bool run = app::parse_run_flags(flags, args, saved, per_invocation);
+  if (help) *help = !run;
+  if (!run) return cfg;
   validate(cfg);
   return cfg;
 }
