@@ -14,6 +14,8 @@
 #include "apps/common/run_state.h"
 #include "core/error.h"
 #include "nn/checkpoint.h"
+#include "ops/creation.h"
+#include "ops/reduce.h"
 
 namespace cfx::app {
 
@@ -85,6 +87,14 @@ Metric parse_metric(const std::string& text) {
 
 }  // namespace
 
+int64_t count_correct(const Tensor& logits, const Tensor& targets) {
+  const std::vector<int64_t> pred = to_vector<int64_t>(logits.argmax(1).to(Device::cpu()));
+  const std::vector<int64_t> y = to_vector<int64_t>(targets.to(Device::cpu()));
+  int64_t n = 0;
+  for (size_t i = 0; i < y.size(); ++i) n += pred[i] == y[i];
+  return n;
+}
+
 TrainSummary train(nn::Module& model, nn::Optimizer& optimizer, const TrainerOptions& opt, const TrainHooks& hooks) {
   CFX_CHECK(opt.steps > 0 && opt.accumulate >= 1 && opt.keep_checkpoints >= 1, opt.name,
             ": steps and keep_checkpoints must be positive and accumulate >= 1");
@@ -146,11 +156,12 @@ TrainSummary train(nn::Module& model, nn::Optimizer& optimizer, const TrainerOpt
   auto due = [&](int64_t step) {
     return opt.evaluate_at ? opt.evaluate_at(step) : opt.eval_every > 0 && step % opt.eval_every == 0 && step > 0;
   };
+  RunState committed = state;  // what state.json says now (the resumed run's, then each checkpoint's)
   auto checkpoint = [&] {
     capture_rng(state);
-    RunState saved = state;
-    saved.elapsed_s += train_s;
-    save_run(out, model, optimizer, saved, opt.keep_checkpoints);
+    committed = state;
+    committed.elapsed_s += train_s;
+    save_run(out, model, optimizer, committed, opt.keep_checkpoints);
   };
 
   std::cerr << fmt::format("{}: {} parameters, steps {} -> {}\n", opt.name, summary.params, state.step, opt.steps);
@@ -198,11 +209,10 @@ TrainSummary train(nn::Module& model, nn::Optimizer& optimizer, const TrainerOpt
   // ---- final evaluation (whole splits) and summary; the best metric is saved with it
   summary.final = hooks.evaluate(true);
   record_evals(summary.final, true);
-  if (state.best) {  // state.json carries the best value for a later --resume
-    RunState saved = *read_run_state(out);
-    saved.best = state.best;
-    saved.best_step = state.best_step;
-    write_run_state(out, saved);
+  if (state.best != committed.best) {  // a best found by the final evaluation: state.json carries it for a later --resume
+    committed.best = state.best;
+    committed.best_step = state.best_step;
+    write_run_state(out, committed);
   }
   summary.steps = state.step;
   summary.train_loss = window.mean(&std::pair<double, double>::first);
@@ -211,7 +221,7 @@ TrainSummary train(nn::Module& model, nn::Optimizer& optimizer, const TrainerOpt
   summary.best_step = state.best_step;
   summary.wall_s = seconds_since(t_start);
   summary.examples_per_s = static_cast<double>(examples) / std::max(train_s, 1e-9);
-  if (const auto saved = read_run_state(out)) summary.checkpoint = out / saved->checkpoint;
+  summary.checkpoint = out / committed.checkpoint;
   return summary;
 }
 

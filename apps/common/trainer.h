@@ -38,6 +38,10 @@ struct StepStats {
   int64_t examples = 0;
 };
 
+// Rows of `logits` [N, C] whose argmax equals `targets` [N] (int64), on any device: what the
+// classification apps report as accuracy.
+int64_t count_correct(const Tensor& logits, const Tensor& targets);
+
 struct EvalResult {
   std::string split;  // "val", "test", ...
   double loss = 0.0;

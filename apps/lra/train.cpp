@@ -33,13 +33,6 @@ data::DataLoaderOptions loader_options(const LraConfig& cfg, bool train) {
   return o;
 }
 
-int64_t count_correct(const Tensor& logits, const Tensor& targets) {
-  const std::vector<int64_t> pred = to_vector<int64_t>(logits.argmax(1)), y = to_vector<int64_t>(targets);
-  int64_t n = 0;
-  for (size_t i = 0; i < y.size(); ++i) n += pred[i] == y[i];
-  return n;
-}
-
 }  // namespace
 
 app::EvalResult evaluate(LraModel& model, std::shared_ptr<const data::Dataset> dataset, const LraConfig& cfg,
@@ -55,7 +48,7 @@ app::EvalResult evaluate(LraModel& model, std::shared_ptr<const data::Dataset> d
     const data::Batch batch = next->to(model.device());  // a no-op on the CPU
     const Tensor logits = model.forward(batch);
     loss_sum += cross_entropy(logits, batch.targets).item<float>() * static_cast<double>(batch.size());
-    correct += count_correct(logits, batch.targets);
+    correct += app::count_correct(logits, batch.targets);
     r.examples += batch.size();
     if (max_batches > 0 && ++batches >= max_batches) break;
   }
@@ -90,7 +83,7 @@ app::TrainSummary train(const LraConfig& cfg) {
     const Tensor logits = model.forward(batch);  // [B, C]
     const Tensor loss = cross_entropy(logits, batch.targets);
     (loss_scale == 1.0 ? loss : loss * loss_scale).backward();
-    return app::StepStats{loss.item<float>(), count_correct(logits, batch.targets), batch.size()};
+    return app::StepStats{loss.item<float>(), app::count_correct(logits, batch.targets), batch.size()};
   };
   hooks.position = [&] { return std::pair{batches.epoch(), batches.batch()}; };
   hooks.seek = [&](int64_t epoch, int64_t batch) { batches.seek(epoch, batch); };

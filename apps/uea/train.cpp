@@ -37,14 +37,6 @@ nn::FlowformerClassifierConfig model_config(const UeaConfig& cfg, const UeaData&
   return m;
 }
 
-int64_t count_correct(const Tensor& logits, const Tensor& targets) {
-  const std::vector<int64_t> pred = to_vector<int64_t>(logits.argmax(1).to(Device::cpu()));
-  const std::vector<int64_t> y = to_vector<int64_t>(targets.to(Device::cpu()));
-  int64_t n = 0;
-  for (size_t i = 0; i < y.size(); ++i) n += pred[i] == y[i];
-  return n;
-}
-
 // Mean loss and accuracy over the whole test set, in order, batch by batch.
 app::EvalResult evaluate(nn::FlowformerClassifier& model, const UeaData& d, int64_t batch_size, Device device) {
   NoGradGuard no_grad;
@@ -59,7 +51,7 @@ app::EvalResult evaluate(nn::FlowformerClassifier& model, const UeaData& d, int6
     const UeaBatch b = make_batch(d.test, d.test_targets, rows, d.max_len, device);
     const Tensor logits = model.forward(b.x, b.padding);
     loss_sum += cross_entropy(logits, b.targets).item<double>() * static_cast<double>(b.size());
-    correct += count_correct(logits, b.targets);
+    correct += app::count_correct(logits, b.targets);
     r.examples += b.size();
   }
   model.train(was_training);
@@ -98,7 +90,7 @@ UeaTrainReport train(const UeaConfig& cfg) {
     const Tensor logits = model.forward(b.x, b.padding);
     const Tensor loss = cross_entropy(logits, b.targets);
     (loss_scale == 1.0 ? loss : loss * loss_scale).backward();
-    return app::StepStats{loss.item<double>(), count_correct(logits, b.targets), b.size()};
+    return app::StepStats{loss.item<double>(), app::count_correct(logits, b.targets), b.size()};
   };
   hooks.position = [&] { return std::pair{epoch, batch}; };
   hooks.seek = [&](int64_t e, int64_t b) {
