@@ -132,32 +132,4 @@ void restore_rng(const RunState& state) {
   g.reserve(state.rng_offset);
 }
 
-// ---- BatchStream ------------------------------------------------------------------------------------
-
-BatchStream::BatchStream(std::shared_ptr<const data::Dataset> dataset, const data::DataLoaderOptions& opts)
-    : loader_(dataset, opts) {
-  CFX_CHECK(loader_.num_batches() > 0, "BatchStream: the training split has ", dataset->size(),
-            " examples, fewer than one batch of ", opts.batch_size, "\nHINT: lower --batch-size or add examples");
-}
-
-data::Batch BatchStream::next_batch() {
-  if (loader_.epoch() < epoch_) loader_.reset();  // the first call, and after seek()
-  std::optional<data::Batch> b = loader_.next_batch();
-  if (!b) {  // epoch done: the next one draws a new order
-    loader_.reset();
-    ++epoch_, batch_ = 0;
-    b = loader_.next_batch();
-  }
-  ++batch_;
-  return std::move(*b);
-}
-
-void BatchStream::seek(int64_t epoch, int64_t batch) {
-  CFX_CHECK(epoch >= loader_.epoch() && epoch >= 0 && batch >= 0, "BatchStream: cannot seek back to epoch ", epoch);
-  while (loader_.epoch() < epoch) loader_.reset();  // each reset draws the next epoch's order
-  epoch_ = epoch, batch_ = 0;
-  for (; batch_ < batch; ++batch_)
-    CFX_CHECK(loader_.next_batch().has_value(), "BatchStream: epoch ", epoch, " has fewer than ", batch, " batches");
-}
-
 }  // namespace cfx::app

@@ -9,16 +9,13 @@
 //
 // A crash between the checkpoint and state.json leaves state.json naming the previous
 // checkpoint, which is still on disk (the newest `keep` checkpoints are kept).
-// Also here: the endless, seekable stream of training batches.
 #pragma once
 
 #include <cstdint>
 #include <filesystem>
-#include <memory>
 #include <optional>
 #include <string>
 
-#include "data/dataloader.h"
 #include "nn/module.h"
 #include "nn/optim.h"
 
@@ -56,20 +53,5 @@ void load_run(const std::filesystem::path& out, const RunState& state, nn::Modul
 // The default generator's position (what dropout draws from), and setting it back.
 void capture_rng(RunState& state);
 void restore_rng(const RunState& state);
-
-// Endless training batches: epochs follow one another; position() and seek() make it resumable.
-class BatchStream {
- public:
-  BatchStream(std::shared_ptr<const data::Dataset> dataset, const data::DataLoaderOptions& opts);
-  data::Batch next_batch();
-  int64_t epoch() const { return epoch_; }  // of the next batch
-  int64_t batch() const { return batch_; }  // batches taken from that epoch
-  // Moves to (epoch, batch) as if the batches before it had been taken (same seed -> same order).
-  void seek(int64_t epoch, int64_t batch);
-
- private:
-  data::DataLoader loader_;
-  int64_t epoch_ = 0, batch_ = 0;
-};
 
 }  // namespace cfx::app

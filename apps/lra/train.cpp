@@ -65,7 +65,8 @@ app::TrainSummary train(const LraConfig& cfg) {
   const auto train_set = load_split(cfg, data::Split::kTrain);
   const auto val_set = load_split(cfg, data::Split::kVal);
   const auto test_set = load_split(cfg, data::Split::kTest);
-  app::BatchStream batches(train_set, loader_options(cfg, /*train=*/true));
+  data::DataLoader train_loader(train_set, loader_options(cfg, /*train=*/true));
+  data::BatchStream<data::Batch> batches(train_loader);
 
   // ---- model and optimiser: flax Adam(b1, b2, eps) with decoupled decay on every parameter
   Generator init_gen(static_cast<uint64_t>(cfg.seed));

@@ -2,7 +2,6 @@
 #include "apps/uea/data.h"
 
 #include <filesystem>
-#include <random>
 
 #include "core/error.h"
 #include "data/uea_arff.h"
@@ -76,23 +75,25 @@ UeaData load_uea(const UeaConfig& cfg) {
   return d;
 }
 
-UeaBatch make_batch(const data::TimeSeriesSet& set, const std::vector<int64_t>& targets,
-                    const std::vector<int64_t>& rows, int64_t max_len, Device device) {
-  const data::PaddedSeries p = data::pad_series(set, max_len, rows);
-  std::vector<int64_t> y;
-  y.reserve(rows.size());
-  for (int64_t r : rows) y.push_back(targets[r]);
-  return {p.x.to(device), p.padding.to(device), tensor(y, {static_cast<int64_t>(y.size())}).to(device)};
+data::TensorDict series_sample(const data::TimeSeriesSet& set, const std::vector<int64_t>& targets, int64_t i,
+                               int64_t max_len) {
+  CFX_CHECK(i >= 0 && i < set.size(), "conflux-uea: series index ", i, " out of range [0, ", set.size(), ")");
+  const int64_t T = std::min(set.lengths[i], max_len), C = set.channels;
+  std::vector<float> steps(set.series[i].begin(), set.series[i].begin() + T * C);
+  return {{"x", tensor(steps, {T, C})}, {"target", tensor(std::vector<int64_t>{targets[i]}, {})}};
 }
 
-std::vector<int64_t> epoch_order(int64_t n, uint64_t seed, int64_t epoch) {
-  std::vector<int64_t> order(static_cast<size_t>(n));
-  for (int64_t i = 0; i < n; ++i) order[i] = i;
-  std::seed_seq seq{static_cast<uint32_t>(seed), static_cast<uint32_t>(seed >> 32), static_cast<uint32_t>(epoch),
-                    static_cast<uint32_t>(static_cast<uint64_t>(epoch) >> 32)};
-  std::mt19937_64 rng(seq);
-  for (int64_t i = n - 1; i > 0; --i) std::swap(order[i], order[rng() % static_cast<uint64_t>(i + 1)]);
-  return order;
+std::unique_ptr<UeaLoader> make_loader(const data::TimeSeriesSet& set, const std::vector<int64_t>& targets,
+                                       int64_t max_len, int64_t batch_size, bool shuffle, uint64_t seed) {
+  std::shared_ptr<const data::Sampler> sampler;
+  if (shuffle) sampler = std::make_shared<data::RandomSampler>(set.size(), seed);
+  else sampler = std::make_shared<data::SequentialSampler>(set.size());
+  auto make_batch = [&set, &targets, max_len](std::span<const int64_t> rows, uint64_t) {
+    std::vector<data::TensorDict> samples;
+    for (int64_t i : rows) samples.push_back(series_sample(set, targets, i, max_len));
+    return data::stack_samples(samples, {.pad = {"x"}, .pad_to = max_len});
+  };
+  return std::make_unique<UeaLoader>(std::move(sampler), make_batch, data::LoaderOptions{.batch_size = batch_size});
 }
 
 }  // namespace cfx::uea

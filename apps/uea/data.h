@@ -1,14 +1,15 @@
 // conflux-uea data: finding a set's files, the official preprocessing (data/time_series.h),
-// class indices, batches and the seeded training order.
+// class indices, and the loaders of samples and batches.
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <vector>
 
 #include "apps/uea/config.h"
-#include "core/device.h"
-#include "core/tensor.h"
+#include "data/loader.h"
+#include "data/tensor_dict.h"
 #include "data/time_series.h"
 
 namespace cfx::uea {
@@ -26,17 +27,16 @@ struct UeaData {
 // the dataset folder itself). Throws naming every path tried when none is there.
 UeaData load_uea(const UeaConfig& cfg);
 
-struct UeaBatch {
-  Tensor x;        // [B, max_len, C] float32
-  Tensor padding;  // [B, max_len] bool, true = padded step
-  Tensor targets;  // [B] int64
-  int64_t size() const { return targets.size(0); }
-};
-UeaBatch make_batch(const data::TimeSeriesSet& set, const std::vector<int64_t>& targets,
-                    const std::vector<int64_t>& rows, int64_t max_len, Device device);
+// Series i as a sample: {"x": [T, C] float32, T = min(length, max_len) (a longer test series is
+// cut, as the official collate does), "target": [] int64}.
+data::TensorDict series_sample(const data::TimeSeriesSet& set, const std::vector<int64_t>& targets, int64_t i,
+                               int64_t max_len);
 
-// Epoch `epoch`'s order of n training series: a Fisher-Yates shuffle driven by a
-// mt19937_64 seeded with (seed, epoch), so it is the same on every machine and resumable.
-std::vector<int64_t> epoch_order(int64_t n, uint64_t seed, int64_t epoch);
+// Batches of a split on the CPU: {"x": [B, max_len, C] zero-padded, "x_padding": [B, max_len]
+// bool (true = padded step), "target": [B] int64}; shuffled each epoch by RandomSampler(n,
+// seed) for training, in file order for evaluation. The last batch may be smaller.
+using UeaLoader = data::Loader<data::TensorDict>;
+std::unique_ptr<UeaLoader> make_loader(const data::TimeSeriesSet& set, const std::vector<int64_t>& targets,
+                                       int64_t max_len, int64_t batch_size, bool shuffle, uint64_t seed);
 
 }  // namespace cfx::uea

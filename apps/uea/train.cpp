@@ -45,14 +45,13 @@ app::EvalResult evaluate(nn::FlowformerClassifier& model, const UeaData& d, int6
   app::EvalResult r{"test"};
   double loss_sum = 0;
   int64_t correct = 0;
-  for (int64_t start = 0; start < d.test.size(); start += batch_size) {
-    std::vector<int64_t> rows;
-    for (int64_t i = start; i < std::min(start + batch_size, d.test.size()); ++i) rows.push_back(i);
-    const UeaBatch b = make_batch(d.test, d.test_targets, rows, d.max_len, device);
-    const Tensor logits = model.forward(b.x, b.padding);
-    loss_sum += cross_entropy(logits, b.targets).item<double>() * static_cast<double>(b.size());
-    correct += app::count_correct(logits, b.targets);
-    r.examples += b.size();
+  const std::unique_ptr<UeaLoader> loader = make_loader(d.test, d.test_targets, d.max_len, batch_size, false, 0);
+  while (auto next = loader->next_batch()) {
+    const data::TensorDict b = next->to(device);
+    const Tensor logits = model.forward(b.at("x"), b.at("x_padding"));
+    loss_sum += cross_entropy(logits, b.at("target")).item<double>() * static_cast<double>(b.batch_size());
+    correct += app::count_correct(logits, b.at("target"));
+    r.examples += b.batch_size();
   }
   model.train(was_training);
   r.loss = loss_sum / static_cast<double>(r.examples);
@@ -78,25 +77,20 @@ UeaTrainReport train(const UeaConfig& cfg) {
   manual_seed(static_cast<uint64_t>(cfg.seed));  // dropout masks (a resumed run restores the position)
 
   // ---- one epoch = every training series once, in a seeded order, the last batch smaller
-  const int64_t n = d.train.size(), per_epoch = (n + cfg.batch_size - 1) / cfg.batch_size;
-  int64_t epoch = 0, batch = 0;
-  std::vector<int64_t> order = epoch_order(n, static_cast<uint64_t>(cfg.seed), epoch);
+  const std::unique_ptr<UeaLoader> loader =
+      make_loader(d.train, d.train_targets, d.max_len, cfg.batch_size, true, static_cast<uint64_t>(cfg.seed));
+  data::BatchStream<data::TensorDict> batches(*loader);
+  const int64_t n = d.train.size(), per_epoch = loader->num_batches();
   app::TrainHooks hooks;
   hooks.micro_step = [&](double loss_scale) {
-    std::vector<int64_t> rows(order.begin() + batch * cfg.batch_size,
-                              order.begin() + std::min(n, (batch + 1) * cfg.batch_size));
-    if (++batch == per_epoch) order = epoch_order(n, static_cast<uint64_t>(cfg.seed), ++epoch), batch = 0;
-    const UeaBatch b = make_batch(d.train, d.train_targets, rows, d.max_len, device);
-    const Tensor logits = model.forward(b.x, b.padding);
-    const Tensor loss = cross_entropy(logits, b.targets);
+    const data::TensorDict b = batches.next_batch().to(device);
+    const Tensor logits = model.forward(b.at("x"), b.at("x_padding"));
+    const Tensor loss = cross_entropy(logits, b.at("target"));
     (loss_scale == 1.0 ? loss : loss * loss_scale).backward();
-    return app::StepStats{loss.item<double>(), app::count_correct(logits, b.targets), b.size()};
+    return app::StepStats{loss.item<double>(), app::count_correct(logits, b.at("target")), b.batch_size()};
   };
-  hooks.position = [&] { return std::pair{epoch, batch}; };
-  hooks.seek = [&](int64_t e, int64_t b) {
-    epoch = e, batch = b;
-    order = epoch_order(n, static_cast<uint64_t>(cfg.seed), epoch);
-  };
+  hooks.position = [&] { return std::pair{batches.epoch(), batches.batch()}; };
+  hooks.seek = [&](int64_t epoch, int64_t batch) { batches.seek(epoch, batch); };
   hooks.evaluate = [&](bool) { return std::vector<app::EvalResult>{evaluate(model, d, cfg.batch_size, device)}; };
 
   app::TrainerOptions o;
