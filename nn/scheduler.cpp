@@ -85,6 +85,12 @@ Schedule timm_cosine(int64_t warmup, double init_factor, int64_t t_initial, doub
   }};
 }
 
+Schedule per_epoch(Schedule s, int64_t steps_per_epoch) {
+  CFX_CHECK(s.f, "per_epoch: empty schedule");
+  CFX_CHECK(steps_per_epoch > 0, "per_epoch: steps_per_epoch must be > 0, got ", steps_per_epoch);
+  return {[s = std::move(s), steps_per_epoch](int64_t t) { return s(t / steps_per_epoch); }};
+}
+
 }  // namespace schedule
 
 LRScheduler::LRScheduler(Optimizer& optimizer, Schedule schedule, int64_t start_step)

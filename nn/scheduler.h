@@ -43,6 +43,10 @@ Schedule warmup_constant(int64_t warmup);
 // timm CosineLRScheduler (warmup_prefix=False): t < w: i + (1 - i) · t / w;
 // t < T: m + ½(1 - m)(1 + cos(π t / T));  else m   (i = warmup_lr_init / lr, m = lr_min / lr)
 Schedule timm_cosine(int64_t warmup, double init_factor, int64_t t_initial, double min_factor);
+// An epoch-wise schedule (t = epochs, as timm's and torch's epoch schedulers step) on the
+// per-update clock: f(t) = s(t / steps_per_epoch), so the lr holds for a whole epoch and
+// changes at its end, e.g. per_epoch(timm_cosine(5, ...), batches_per_epoch).
+Schedule per_epoch(Schedule s, int64_t steps_per_epoch);
 }  // namespace schedule
 
 class LRScheduler {

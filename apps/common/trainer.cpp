@@ -96,8 +96,8 @@ int64_t count_correct(const Tensor& logits, const Tensor& targets) {
 }
 
 TrainSummary train(nn::Module& model, nn::Optimizer& optimizer, const TrainerOptions& opt, const TrainHooks& hooks) {
-  CFX_CHECK(opt.steps > 0 && opt.accumulate >= 1 && opt.keep_checkpoints >= 1, opt.name,
-            ": steps and keep_checkpoints must be positive and accumulate >= 1");
+  CFX_CHECK(opt.steps > 0 && opt.accumulate >= 1 && opt.keep_checkpoints >= 1 && opt.steps_per_epoch >= 0, opt.name,
+            ": steps and keep_checkpoints must be positive, accumulate >= 1 and steps_per_epoch >= 0");
   CFX_CHECK(hooks.micro_step && hooks.position && hooks.seek && hooks.evaluate, opt.name, ": every TrainHooks member is needed");
   const auto t_start = Clock::now();
   const fs::path out = opt.out_dir;
@@ -135,10 +135,17 @@ TrainSummary train(nn::Module& model, nn::Optimizer& optimizer, const TrainerOpt
   Window window{static_cast<size_t>(std::clamp<int64_t>(opt.eval_every, 1, 100)), {}};
   double train_s = 0;  // this session, steps only
   int64_t examples = 0;
+  // {"step": s, "epoch": s / steps_per_epoch (runs by epochs), ...rest}
+  auto log_line = [&](JsonObject rest) {
+    JsonObject line{{"step", state.step}};
+    if (opt.steps_per_epoch > 0)
+      line.emplace_back("epoch", static_cast<double>(state.step) / static_cast<double>(opt.steps_per_epoch));
+    line.insert(line.end(), rest.begin(), rest.end());
+    log.write(line);
+  };
   auto record_evals = [&](const std::vector<EvalResult>& results, bool final) {
     for (const EvalResult& r : results)
-      log.write({{"step", state.step}, {"split", r.split}, {"loss", r.loss}, {"acc", r.acc},
-                 {"examples", r.examples}, {"final", final}});
+      log_line({{"split", r.split}, {"loss", r.loss}, {"acc", r.acc}, {"examples", r.examples}, {"final", final}});
     const std::optional<double> value = best_metric.empty() ? std::nullopt : best_metric.of(results);
     if (value && (!state.best || best_metric.better(*value, *state.best))) {
       state.best = *value;
@@ -190,8 +197,8 @@ TrainSummary train(nn::Module& model, nn::Optimizer& optimizer, const TrainerOpt
     const double acc = step.examples ? static_cast<double>(step.correct) / static_cast<double>(step.examples) : 0.0;
     window.add(step.loss, acc);
     const double rate = static_cast<double>(examples) / std::max(train_s, 1e-9);
-    log.write({{"step", state.step}, {"split", "train"}, {"loss", step.loss}, {"acc", acc}, {"lr", lr},
-               {"examples_per_s", rate}, {"elapsed_s", state.elapsed_s + train_s}});
+    log_line({{"split", "train"}, {"loss", step.loss}, {"acc", acc}, {"lr", lr}, {"examples_per_s", rate},
+              {"elapsed_s", state.elapsed_s + train_s}});
     bar.update(state.step, {window.mean(&std::pair<double, double>::first),
                             window.mean(&std::pair<double, double>::second), rate});
 

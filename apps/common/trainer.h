@@ -13,7 +13,7 @@
 // point), best.h5 (model and optimizer at the best value of options.best_metric so far),
 // metrics.jsonl: {"step", "split": "train", "loss", "acc", "lr", "examples_per_s",
 // "elapsed_s"} per step and {"step", "split", "loss", "acc", "examples", "final"} per
-// evaluation. On --resume the lines after the checkpoint are dropped (they are written
+// evaluation, each with "epoch" after "step" when the run trains by epochs. On --resume the lines after the checkpoint are dropped (they are written
 // again), so the log of an interrupted run equals an uninterrupted one's.
 #pragma once
 
@@ -64,6 +64,10 @@ struct TrainerOptions {
   std::filesystem::path log_file;  // "" = out_dir / metrics.jsonl
   bool resume = false;
   int64_t steps = 0;               // optimizer updates of the whole run
+  // Updates per epoch when the app trains by epochs (steps = epochs x this): every metrics
+  // line then also carries "epoch" (= step / steps_per_epoch, fractional between epochs), the
+  // x axis of per-epoch plots. 0 = the run counts steps only.
+  int64_t steps_per_epoch = 0;
   int64_t accumulate = 1;          // micro-batches per update
   double clip_grad_norm = 0.0;     // max global L2 norm; 0 = no clipping
   nn::Schedule schedule = nn::schedule::constant();  // lr(t) = lr · schedule(t)

@@ -98,6 +98,7 @@ UeaTrainReport train(const UeaConfig& cfg) {
   o.log_file = cfg.log_file;
   o.resume = cfg.resume;
   o.steps = cfg.epochs * per_epoch;
+  o.steps_per_epoch = per_epoch;
   o.clip_grad_norm = cfg.clip;
   o.evaluate_at = [&](int64_t step) {  // the official schedule, in epochs
     if (step % per_epoch != 0) return false;

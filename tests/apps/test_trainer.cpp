@@ -15,6 +15,7 @@
 
 #include "apps/common/cli.h"
 #include "apps/common/run_state.h"
+#include "app_testing.h"
 #include "apps/common/trainer.h"
 #include "core/generator.h"
 #include "nn/checkpoint.h"
@@ -150,6 +151,24 @@ TEST_CASE("trainer: accumulation equals the big batch; clipping; best metric and
   const auto j = app::parse_json_object(first);
   CHECK(app::json_number(j.at("step")) == 0);
   CHECK(std::get<std::string>(j.at("split")) == "val");
+}
+
+TEST_CASE("trainer: by epochs, every metrics line carries its epoch; a per-epoch schedule holds for an epoch") {
+  const Toy data;
+  Dir d("epochs");
+  ToyRun run(data, 32);  // 3 updates per epoch
+  nn::SGD opt(run.model.parameters(), {.lr = 0.1});
+  app::TrainerOptions o = options(d.path, 6);
+  o.steps_per_epoch = 3;
+  o.schedule = nn::schedule::per_epoch({[](int64_t e) { return 1.0 / static_cast<double>(e + 1); }}, 3);
+  app::train(run.model, opt, o, run.hooks());
+  std::vector<double> lrs;
+  for (const auto& line : cfx::testing::read_jsonl(d.path / "metrics.jsonl")) {
+    REQUIRE(line.count("epoch"));
+    CHECK(cfx::testing::num(line.at("epoch")) == doctest::Approx(cfx::testing::num(line.at("step")) / 3.0));
+    if (cfx::testing::str(line.at("split")) == "train") lrs.push_back(cfx::testing::num(line.at("lr")));
+  }
+  CHECK(lrs == std::vector<double>{0.1, 0.1, 0.1, 0.05, 0.05, 0.05});  // the lr each update used
 }
 
 TEST_CASE("trainer: stopped at a checkpoint and resumed, the run ends bit-identical") {

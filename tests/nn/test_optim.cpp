@@ -314,6 +314,17 @@ TEST_CASE("Schedules: fairseq inverse_sqrt, timm cosine, DT warm-up, generic war
   CHECK_THROWS_AS(schedule::warmup_cosine(10, 10), Error);
 }
 
+TEST_CASE("Schedules: per_epoch holds an epoch-wise schedule for each epoch's updates") {
+  const double lr = 5e-4;
+  const Schedule timm = schedule::timm_cosine(5, 1e-6 / lr, 300, 1e-5 / lr);
+  const Schedule by_update = schedule::per_epoch(timm, 7);  // 7 updates per epoch
+  for (int64_t t = 0; t < 7 * 310; ++t) CHECK(by_update(t) == timm(t / 7));
+  CHECK(by_update(6) == timm(0));
+  CHECK(by_update(7) == timm(1));
+  CHECK(by_update(7) != by_update(6));
+  CHECK_THROWS_AS(schedule::per_epoch(timm, 0), Error);
+}
+
 TEST_CASE("LRScheduler: scales each group's initial lr, LambdaLR step convention") {
   Tensor p = ones({1}).requires_grad_(), q = ones({1}).requires_grad_();
   SGD opt({ParamGroup{{p}, 0.1, std::nullopt}, ParamGroup{{q}, 0.01, std::nullopt}}, SGDOptions{1.0});
