@@ -5,7 +5,7 @@
 // An Example is one or two sequences of integer ids plus an integer label (two sequences
 // for LRA Retrieval, which compares two documents). A Dataset is random access
 // (size(), get(i)); get() must be safe to call from several threads at once, because the
-// DataLoader's prefetch workers do. Not here: file formats (data/lra.h), batching order
+// DataLoader's prefetch workers do. Not here: file formats (data/lra/lra.h), batching order
 // and threads (data/dataloader.h).
 #pragma once
 

@@ -14,7 +14,7 @@
 #include "core/error.h"
 #include "core/parallel.h"
 #include "cuda/context.h"
-#include "data/generate.h"
+#include "data/lra/generate.h"
 #include "nn/checkpoint.h"
 
 namespace cfx::lra {

@@ -5,7 +5,7 @@
 
 #include "core/error.h"
 #include "cuda/context.h"
-#include "data/lra.h"
+#include "data/lra/lra.h"
 
 namespace cfx::lra {
 

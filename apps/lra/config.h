@@ -17,7 +17,7 @@ namespace cfx::lra {
 struct LraConfig {
   // ---- what and where
   std::string task = "listops";  // listops | text | retrieval | image | pathfinder
-  std::string data_dir;          // the task's release directory (data/lra.h)
+  std::string data_dir;          // the task's release directory (data/lra/lra.h)
   std::string out_dir;           // checkpoints, state.json, config.json, metrics.jsonl
   std::string log_file;          // "" = <out>/metrics.jsonl
   std::string checkpoint;        // eval: "" = the last one in <out>

@@ -9,7 +9,7 @@
 
 #include "apps/common/cli.h"
 #include "core/error.h"
-#include "data/generate.h"
+#include "data/lra/generate.h"
 
 namespace cfx::lra {
 
@@ -56,7 +56,7 @@ int run_generate(const std::vector<std::string>& args) {
   int64_t train = 96000, val = 2000, test = 2000, seed = 0;
   int64_t min_len = 500, max_len = 2000, max_depth = 10, max_args = 10;  // LRA ListOps
   int64_t images = 2000, contour = 14, distractors = 5;                  // Pathfinder
-  app::Flags f("conflux-lra generate", "Writes a synthetic LRA data set in the release format (data/generate.h).");
+  app::Flags f("conflux-lra generate", "Writes a synthetic LRA data set in the release format (data/lra/generate.h).");
   f.add("task", &task, "listops | pathfinder");
   f.add("out", &out, "directory to write (created)");
   f.add("train", &train, "listops: training examples");

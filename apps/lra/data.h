@@ -1,4 +1,4 @@
-// conflux-lra data: the task's splits through the data/lra.h readers, the majority-class
+// conflux-lra data: the task's splits through the data/lra/lra.h readers, the majority-class
 // baseline, and the `generate` subcommand (synthetic ListOps/Pathfinder in the release format).
 #pragma once
 
@@ -8,7 +8,7 @@
 
 #include "apps/lra/config.h"
 #include "data/dataset.h"
-#include "data/lra.h"
+#include "data/lra/lra.h"
 
 namespace cfx::lra {
 

@@ -4,8 +4,8 @@
 #include <filesystem>
 
 #include "core/error.h"
-#include "data/uea_arff.h"
-#include "data/uea_ts.h"
+#include "data/uea/arff.h"
+#include "data/uea/ts.h"
 #include "ops/creation.h"
 
 namespace cfx::uea {

@@ -1,4 +1,4 @@
-// conflux-uea data: finding a set's files, the official preprocessing (data/time_series.h),
+// conflux-uea data: finding a set's files, the official preprocessing (data/uea/time_series.h),
 // class indices, and the loaders of samples and batches.
 #pragma once
 
@@ -10,7 +10,7 @@
 #include "apps/uea/config.h"
 #include "data/loader.h"
 #include "data/tensor_dict.h"
-#include "data/time_series.h"
+#include "data/uea/time_series.h"
 
 namespace cfx::uea {
 

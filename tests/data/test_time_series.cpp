@@ -1,10 +1,10 @@
-// UEA preprocessing (data/time_series.h): interpolation of missing values, standardisation
+// UEA preprocessing (data/uea/time_series.h): interpolation of missing values, standardisation
 // with training statistics (ddof = 1), padding with a mask; on a hand-made set and on the
 // real JapaneseVowels files.
 #include <cmath>
 #include <limits>
 
-#include "data/time_series.h"
+#include "data/uea/time_series.h"
 #include "data_helpers.h"
 
 using namespace cfx;

@@ -1,8 +1,8 @@
-// The ARFF readers (data/uea_arff.h): univariate and relational files by hand, bad input,
+// The ARFF readers (data/uea/arff.h): univariate and relational files by hand, bad input,
 // and the real per-dimension SelfRegulationSCP1 files joined into 6 channels.
 #include <cmath>
 
-#include "data/uea_arff.h"
+#include "data/uea/arff.h"
 #include "data_helpers.h"
 
 using namespace cfx;

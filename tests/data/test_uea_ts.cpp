@@ -1,8 +1,8 @@
-// The `.ts` reader (data/uea_ts.h): a hand-written file (values, missing values, labels,
+// The `.ts` reader (data/uea/ts.h): a hand-written file (values, missing values, labels,
 // category codes), every kind of bad input, and the real UEA samples in ../shared/data.
 #include <cmath>
 
-#include "data/uea_ts.h"
+#include "data/uea/ts.h"
 #include "data_helpers.h"
 
 using namespace cfx;

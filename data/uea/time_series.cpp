@@ -1,5 +1,5 @@
-// UEA preprocessing (data/time_series.h).
-#include "data/time_series.h"
+// UEA preprocessing (data/uea/time_series.h).
+#include "data/uea/time_series.h"
 
 #include <algorithm>
 #include <cmath>

@@ -1,5 +1,5 @@
 // LRA tokenizers (see tokenizer.h).
-#include "data/tokenizer.h"
+#include "data/lra/tokenizer.h"
 
 #include <algorithm>
 #include <string>

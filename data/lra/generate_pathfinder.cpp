@@ -10,7 +10,7 @@
 
 #include "data/detail/png.h"  // defines: write_gray_png
 #include "data/detail/rng.h"  // defines: Rng
-#include "data/generate.h"
+#include "data/lra/generate.h"
 
 namespace cfx::data {
 

@@ -4,7 +4,7 @@
 #include <utility>
 
 #include "data/detail/io.h"  // defines: LineReader, read_file, split, parse_int, parse_double
-#include "data/lra.h"
+#include "data/lra/lra.h"
 
 namespace cfx::data {
 

@@ -6,7 +6,7 @@
 
 #include "data/detail/io.h"   // defines: split_ws, quote
 #include "data/detail/rng.h"  // defines: Rng
-#include "data/generate.h"
+#include "data/lra/generate.h"
 
 namespace cfx::data {
 

@@ -4,7 +4,7 @@
 // section 1.4). Every reader loads eagerly and checks everything it reads: a bad row, label,
 // number, header, truncated record, corrupt PNG or missing file is a cfx::Error of the form
 //   "<reader>: <path>:<line>: <what>"  or  "<reader>: <path>: record <k>: <what>".
-// Not here: batching (data/dataloader.h), making synthetic data (data/generate.h).
+// Not here: batching (data/dataloader.h), making synthetic data (data/lra/generate.h).
 //
 //   task        files                                             L (ids)     vocab classes
 //   ListOps     <dir>/basic_{train,val,test}.tsv                  2000        17    10
@@ -20,7 +20,7 @@
 #include <vector>
 
 #include "data/dataset.h"
-#include "data/tokenizer.h"
+#include "data/lra/tokenizer.h"
 
 namespace cfx::data {
 

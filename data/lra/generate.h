@@ -1,4 +1,4 @@
-// Synthetic LRA data, written in the release formats so the readers in data/lra.h load it:
+// Synthetic LRA data, written in the release formats so the readers in data/lra/lra.h load it:
 // ListOps (basic_{train,val,test}.tsv) and Pathfinder (metadata/<k>.npy + imgs/<k>/sample_<i>.png).
 // Lets a user train and test the LRA pipeline with no download. Seeded: the same seed and
 // options give the same files (ListOps on any machine; Pathfinder draws geometry in double

@@ -3,7 +3,7 @@
 #include <string>
 
 #include "data/detail/io.h"  // defines: LineReader, split, parse_int, quote
-#include "data/lra.h"
+#include "data/lra/lra.h"
 
 namespace cfx::data {
 
@@ -11,7 +11,7 @@ namespace {
 constexpr const char* kWho = "load_listops_tsv";
 constexpr const char* kHint =
     "LRA ListOps lives in lra_release/listops-1000/ (google-research/long-range-arena); "
-    "or make a synthetic copy with cfx::data::generate_listops (data/generate.h)";
+    "or make a synthetic copy with cfx::data::generate_listops (data/lra/generate.h)";
 }  // namespace
 
 const char* split_name(Split split) {

@@ -1,6 +1,6 @@
 // UEA time series in ARFF, the other format of the UEA archive (some sets are staged only
 // as ARFF, e.g. SelfRegulationSCP1 in ../shared/data), into the same TimeSeriesSet as the
-// `.ts` reader (data/uea_ts.h), so the same pipeline (data/time_series.h) follows.
+// `.ts` reader (data/uea/ts.h), so the same pipeline (data/uea/time_series.h) follows.
 //
 //   univariate, one file per channel (the per-dimension release: <Name>Dimension<k>_<SPLIT>.arff)
 //     @relation SelfRegulationSCP1_channel_0
@@ -26,7 +26,7 @@
 #include <filesystem>
 #include <vector>
 
-#include "data/uea_ts.h"
+#include "data/uea/ts.h"
 
 namespace cfx::data {
 

@@ -17,7 +17,7 @@
 #include <vector>
 
 #include "core/tensor.h"
-#include "data/uea_ts.h"
+#include "data/uea/ts.h"
 
 namespace cfx::data {
 

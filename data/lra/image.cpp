@@ -7,7 +7,7 @@
 
 #include "data/detail/io.h"   // defines: read_file, LineReader, split_ws, parse_int
 #include "data/detail/png.h"  // defines: decode_gray_png
-#include "data/lra.h"
+#include "data/lra/lra.h"
 
 namespace cfx::data {
 
@@ -85,7 +85,7 @@ std::shared_ptr<PackedDataset> lra_pathfinder(const fs::path& root, Split split,
   const fs::path meta_dir = root / "metadata";
   detail::require_dir(kWho, meta_dir,
                       "expected lra_release/pathfinder32/<difficulty>/{metadata,imgs}; or make a synthetic copy "
-                      "with cfx::data::generate_pathfinder (data/generate.h)");
+                      "with cfx::data::generate_pathfinder (data/lra/generate.h)");
   const auto metas = metadata_files(meta_dir);
   CFX_CHECK(!metas.empty(), kWho, ": no metadata/*.npy files in ", meta_dir.string());
 

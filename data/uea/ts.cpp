@@ -1,5 +1,5 @@
-// The `.ts` reader (data/uea_ts.h).
-#include "data/uea_ts.h"
+// The `.ts` reader (data/uea/ts.h).
+#include "data/uea/ts.h"
 
 #include <algorithm>
 #include <cmath>

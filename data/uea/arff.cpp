@@ -1,5 +1,5 @@
-// ARFF readers for UEA time series (data/uea_arff.h).
-#include "data/uea_arff.h"
+// ARFF readers for UEA time series (data/uea/arff.h).
+#include "data/uea/arff.h"
 
 #include <algorithm>
 #include <cctype>
