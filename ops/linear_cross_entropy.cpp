@@ -21,8 +21,9 @@ using autograd::NeedsGrad;
 
 namespace {
 
-// Rows of logits a chunk holds at most when options.chunk is 0: 2^22 values (16 MB in float32).
-constexpr int64_t kChunkValues = int64_t{1} << 22;
+// Logits a chunk holds at most when options.chunk is 0: 2^21 values (8 MB in float32; the
+// backward keeps about four such temporaries alive at once).
+constexpr int64_t kChunkValues = int64_t{1} << 21;
 
 struct Chunk {
   int64_t begin, size;

@@ -24,7 +24,7 @@ namespace cfx {
 struct LinearCrossEntropyOptions {
   int64_t ignore_index = -100;   // targets equal to it add nothing (fairseq LM: <pad> = 1)
   std::string reduction = "mean";  // "mean" over non-ignored targets, "sum", or "none" (target's shape)
-  int64_t chunk = 0;               // vocabulary columns per chunk; 0 = about 2^22 logits per chunk
+  int64_t chunk = 0;               // vocabulary columns per chunk; 0 = about 2^21 logits per chunk
 };
 
 // x [..., D] float, weight [V, D], bias [V] or undefined, target [...] int64 (x's leading shape).
