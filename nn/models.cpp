@@ -205,14 +205,19 @@ FlowformerLM::FlowformerLM(const FlowformerLMConfig& cfg, Generator* gen) : Modu
   init_fairseq(gen);
 }
 
-Tensor FlowformerLM::forward(const Tensor& tokens) const {
+Tensor FlowformerLM::forward(const Tensor& tokens) const { return linear(features(tokens), output_weight()); }
+
+const Tensor& FlowformerLM::output_weight() const {
+  return config.tie_weights ? embed_tokens->weight : output_projection->weight;
+}
+
+Tensor FlowformerLM::features(const Tensor& tokens) const {
   CFX_CHECK(tokens.dim() == 2, "FlowformerLM: expected int64 tokens [B, T], got ", tokens.shape());
   CFX_CHECK(tokens.size(1) <= config.max_len, "FlowformerLM: length ", tokens.size(1), " exceeds max_len ", config.max_len);
   Tensor x = embed_tokens->forward(tokens) * std::sqrt(static_cast<double>(config.d_model));  // [B, T, D]
   x = dropout->forward(embed_positions->forward(x, config.padding_idx + 1));  // fairseq positions start at pad+1
   for (const auto& layer : *layers) x = layer->forward(x);
-  x = layer_norm->forward(x);
-  return config.tie_weights ? linear(x, embed_tokens->weight) : output_projection->forward(x);  // [B, T, V]
+  return layer_norm->forward(x);  // [B, T, D]
 }
 
 void FlowformerLM::init_fairseq(Generator* gen) {

@@ -84,6 +84,10 @@ class FlowformerLM : public Module {
  public:
   explicit FlowformerLM(const FlowformerLMConfig& cfg, Generator* gen = nullptr);
   Tensor forward(const Tensor& tokens) const;  // int64 [B, T] -> logits [B, T, V]
+  // What the output layer reads: [B, T, D] after the final LayerNorm. With output_weight(),
+  // what linear_cross_entropy takes instead of [B, T, V] logits (ops/linear_cross_entropy.h).
+  Tensor features(const Tensor& tokens) const;
+  const Tensor& output_weight() const;  // [V, D]: the tied embedding, or the output projection's
   // fairseq init: embeddings N(0, D^-1/2) (padding row 0), xavier_uniform projections (gain
   // 1/√2 for q/k/v), zero out-projection/FFN biases. Applied by the constructor.
   void init_fairseq(Generator* gen = nullptr);

@@ -220,9 +220,11 @@ std::string ProgressBar::render(int64_t step, const ProgressStats& s) const {
   const double eta = done > 0 ? el / done * static_cast<double>(total_ - step) : NAN;
   const double frac = total_ > 0 ? static_cast<double>(step) / static_cast<double>(total_) : 1.0;
   const int width = 20, filled = static_cast<int>(frac * width);
-  return fmt::format("[{}{}] {}/{} loss {:.4f} acc {:5.1f}% {:.0f} ex/s {} elapsed, ETA {}",
+  const std::string loss = s.show_loss ? fmt::format(" loss {:.4f}", s.loss) : "";
+  const std::string acc = s.show_acc ? fmt::format(" acc {:5.1f}%", 100.0 * s.acc) : "";
+  return fmt::format("[{}{}] {}/{}{}{} {:.0f} {}/s {} elapsed, ETA {}",
                      std::string(static_cast<size_t>(filled), '#'), std::string(static_cast<size_t>(width - filled), '.'),
-                     step, total_, s.loss, 100.0 * s.acc, s.examples_per_s, format_duration(el), format_duration(eta));
+                     step, total_, loss, acc, s.examples_per_s, s.unit, format_duration(el), format_duration(eta));
 }
 
 void ProgressBar::update(int64_t step, const ProgressStats& stats) {

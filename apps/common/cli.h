@@ -83,6 +83,9 @@ struct ProgressStats {
   double loss = 0.0;
   double acc = 0.0;             // fraction in [0, 1]
   double examples_per_s = 0.0;
+  bool show_acc = true;         // false: the line has no accuracy (a language model's loss is the metric)
+  bool show_loss = true;        // false: no loss either (a pass over files)
+  const char* unit = "ex";      // what examples_per_s counts ("tok" for a language model)
 };
 
 class ProgressBar {

@@ -144,8 +144,14 @@ TrainSummary train(nn::Module& model, nn::Optimizer& optimizer, const TrainerOpt
     log.write(line);
   };
   auto record_evals = [&](const std::vector<EvalResult>& results, bool final) {
-    for (const EvalResult& r : results)
-      log_line({{"split", r.split}, {"loss", r.loss}, {"acc", r.acc}, {"examples", r.examples}, {"final", final}});
+    for (const EvalResult& r : results) {
+      JsonObject line{{"split", r.split}, {"loss", r.loss}};
+      if (opt.accuracy) line.emplace_back("acc", r.acc);
+      for (const auto& [name, value] : r.extra) line.emplace_back(name, value);
+      line.emplace_back("examples", r.examples);
+      line.emplace_back("final", final);
+      log_line(line);
+    }
     const std::optional<double> value = best_metric.empty() ? std::nullopt : best_metric.of(results);
     if (value && (!state.best || best_metric.better(*value, *state.best))) {
       state.best = *value;
@@ -157,7 +163,11 @@ TrainSummary train(nn::Module& model, nn::Optimizer& optimizer, const TrainerOpt
     const std::vector<EvalResult> results = hooks.evaluate(false);
     record_evals(results, false);
     std::string line = fmt::format("step {}:", state.step);
-    for (const EvalResult& r : results) line += fmt::format(" {} acc {:.2f}% (loss {:.4f})", r.split, 100 * r.acc, r.loss);
+    for (const EvalResult& r : results) {
+      if (opt.accuracy) line += fmt::format(" {} acc {:.2f}% (loss {:.4f})", r.split, 100 * r.acc, r.loss);
+      else line += fmt::format(" {} loss {:.4f}", r.split, r.loss);
+      for (const auto& [name, value] : r.extra) line += fmt::format(" {} {:.4g}", name, value);
+    }
     if (!results.empty()) bar.message(line);
   };
   auto due = [&](int64_t step) {
@@ -197,10 +207,13 @@ TrainSummary train(nn::Module& model, nn::Optimizer& optimizer, const TrainerOpt
     const double acc = step.examples ? static_cast<double>(step.correct) / static_cast<double>(step.examples) : 0.0;
     window.add(step.loss, acc);
     const double rate = static_cast<double>(examples) / std::max(train_s, 1e-9);
-    log_line({{"split", "train"}, {"loss", step.loss}, {"acc", acc}, {"lr", lr}, {"examples_per_s", rate},
-              {"elapsed_s", state.elapsed_s + train_s}});
-    bar.update(state.step, {window.mean(&std::pair<double, double>::first),
-                            window.mean(&std::pair<double, double>::second), rate});
+    JsonObject line{{"split", "train"}, {"loss", step.loss}};
+    if (opt.accuracy) line.emplace_back("acc", acc);
+    line.insert(line.end(), {{"lr", lr}, {"examples_per_s", rate}, {"elapsed_s", state.elapsed_s + train_s}});
+    log_line(line);
+    bar.update(state.step, {.loss = window.mean(&std::pair<double, double>::first),
+                            .acc = window.mean(&std::pair<double, double>::second),
+                            .examples_per_s = rate, .show_acc = opt.accuracy, .unit = opt.unit});
 
     const bool out_of_time = opt.time_limit > 0 && train_s >= opt.time_limit && state.step < opt.steps;
     if (due(state.step) && state.step < opt.steps) evaluate_periodically();

@@ -45,8 +45,10 @@ int64_t count_correct(const Tensor& logits, const Tensor& targets);
 struct EvalResult {
   std::string split;  // "val", "test", ...
   double loss = 0.0;
-  double acc = 0.0;   // fraction correct
+  double acc = 0.0;   // fraction correct (unused when TrainerOptions::accuracy is false)
   int64_t examples = 0;
+  // More named figures of the evaluation (a language model's "ppl"), logged and printed after loss.
+  std::vector<std::pair<std::string, double>> extra = {};
 };
 
 struct TrainHooks {
@@ -79,6 +81,8 @@ struct TrainerOptions {
   int64_t log_every = 50;          // progress line when stderr is not a terminal
   double time_limit = 0.0;         // seconds of training in this session; 0 = none
   std::string name = "train";      // names the run in messages
+  bool accuracy = true;            // false: no "acc" in the log lines and the progress bar (language models)
+  const char* unit = "ex";         // what StepStats::examples counts, for the rate ("tok": tokens)
 };
 
 struct TrainSummary {
