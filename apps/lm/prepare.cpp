@@ -32,7 +32,7 @@ struct BytesBar {
     }
     const double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     const double mb = static_cast<double>(done) / double(1 << 20);
-    bar->update(std::min(mb_total, static_cast<int64_t>(mb)),
+    bar->update(done >= total ? mb_total : std::min(mb_total, static_cast<int64_t>(mb)),
                 {.examples_per_s = mb / std::max(s, 1e-9), .show_acc = false, .show_loss = false, .unit = "MB"});
     if (done >= total) bar->finish();
   }
