@@ -34,5 +34,13 @@ bool parse_run_flags(Flags& flags, const std::vector<std::string>& args, const s
                      const std::function<bool(const std::string&)>& per_invocation);
 // Every flag's value as one JSON line (what <out>/config.json holds).
 std::string config_json(const Flags& flags);
+// The same for an app's settings struct: its add_flags(Flags&, Config&) (found in the app's
+// namespace) binds the flags to a copy, whose values are then written.
+template <class Config>
+std::string config_json_of(Config cfg) {
+  Flags flags("config", "");
+  add_flags(flags, cfg);
+  return config_json(flags);
+}
 
 }  // namespace cfx::app

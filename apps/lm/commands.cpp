@@ -44,13 +44,6 @@ LmConfig parse_config(const std::string& command, const std::vector<std::string>
   return cfg;
 }
 
-std::string config_json(const LmConfig& cfg) {
-  LmConfig copy = cfg;
-  app::Flags flags("conflux-lm", "");
-  add_flags(flags, copy);
-  return app::config_json(flags);
-}
-
 }  // namespace
 
 int run(const std::vector<std::string>& args) {
@@ -77,7 +70,7 @@ int run(const std::vector<std::string>& args) {
     return 0;
   }
   fs::create_directories(cfg.out_dir);
-  app::write_file_atomically(fs::path(cfg.out_dir) / "config.json", config_json(cfg));
+  app::write_file_atomically(fs::path(cfg.out_dir) / "config.json", app::config_json_of(cfg));
   train(cfg);
   return 0;
 }

@@ -36,13 +36,6 @@ bool per_invocation(const std::string& key) {
   return key == "out" || key == "resume" || key == "log" || key == "checkpoint" || key == "split" || key == "task";
 }
 
-std::string config_json(const LraConfig& cfg) {
-  LraConfig copy = cfg;
-  app::Flags flags("conflux-lra", "");
-  add_flags(flags, copy);
-  return app::config_json(flags);
-}
-
 std::string percent(double x) { return fmt::format("{:.2f}%", 100 * x); }
 
 }  // namespace
@@ -144,7 +137,7 @@ int run_demo(const std::vector<std::string>& args) {
   std::cout << line << "\n" << std::flush;
   LraConfig cfg = parse_config("train", train_args);
   fs::create_directories(cfg.out_dir);
-  app::write_file_atomically(fs::path(cfg.out_dir) / "config.json", config_json(cfg));
+  app::write_file_atomically(fs::path(cfg.out_dir) / "config.json", app::config_json_of(cfg));
   const app::TrainSummary summary = train(cfg);
 
   // 3. evaluate the saved checkpoint on the test split, next to the majority class
@@ -187,7 +180,7 @@ int run(const std::vector<std::string>& args) {
     if (help) return 0;
     if (command == "eval") return run_eval(cfg), 0;
     fs::create_directories(cfg.out_dir);
-    app::write_file_atomically(fs::path(cfg.out_dir) / "config.json", config_json(cfg));
+    app::write_file_atomically(fs::path(cfg.out_dir) / "config.json", app::config_json_of(cfg));
     train(cfg);
     return 0;
   }

@@ -30,13 +30,6 @@ bool per_invocation(const std::string& key) {
   return key == "out" || key == "resume" || key == "log" || key == "checkpoint";
 }
 
-std::string config_json(const UeaConfig& cfg) {
-  UeaConfig copy = cfg;
-  app::Flags flags("conflux-uea", "");
-  add_flags(flags, copy);
-  return app::config_json(flags);
-}
-
 // A synthetic set in the .ts format: class k of K has per-channel sinusoids whose frequency
 // grows with k, lifts channel k mod C by 1, plus noise; variable lengths and some missing
 // values ('?'), so every part of the pipeline is exercised and a model learns it in a few epochs.
@@ -149,7 +142,7 @@ int run(const std::vector<std::string>& args) {
       return 0;
     }
     fs::create_directories(cfg.out_dir);
-    app::write_file_atomically(fs::path(cfg.out_dir) / "config.json", config_json(cfg));
+    app::write_file_atomically(fs::path(cfg.out_dir) / "config.json", app::config_json_of(cfg));
     if (cfg.seeds > 1) train_seeds(cfg);
     else train(cfg);
     return 0;
