@@ -38,6 +38,7 @@
 #include "core/error.h"
 #include "core/generator.h"
 #include "data/sampler.h"
+#include "data/tensor_dict.h"
 
 namespace cfx::data {
 
@@ -222,6 +223,11 @@ class Loader {
   bool stop_ = false;
   std::vector<std::thread> workers_;
 };
+
+// The usual Loader of a set of n samples: batch = stack_samples of sample(i) for its indices,
+// in the order of RandomSampler(n, options.seed) when `shuffle`, else 0..n-1.
+std::unique_ptr<Loader<TensorDict>> make_sample_loader(int64_t n, std::function<TensorDict(int64_t)> sample,
+                                                       StackOptions stack, LoaderOptions options, bool shuffle);
 
 // An endless stream of training batches over a Loader: epochs follow one another, and
 // (epoch, batch) is the position a checkpoint records and seek() returns to without building

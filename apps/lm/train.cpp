@@ -36,16 +36,9 @@ using BlockLoader = data::Loader<data::TensorDict>;
 
 std::unique_ptr<BlockLoader> block_loader(std::shared_ptr<const LmBlocks> blocks, int64_t batch, bool shuffle,
                                           uint64_t seed) {
-  std::shared_ptr<const data::Sampler> sampler;
-  if (shuffle) sampler = std::make_shared<data::RandomSampler>(blocks->size(), seed);
-  else sampler = std::make_shared<data::SequentialSampler>(blocks->size());
-  auto make_batch = [blocks](std::span<const int64_t> rows, uint64_t) {
-    std::vector<data::TensorDict> samples;
-    for (int64_t k : rows) samples.push_back(blocks->get(k));
-    return data::lm::stack_blocks(samples);
-  };
-  return std::make_unique<BlockLoader>(std::move(sampler), make_batch,
-                                       data::LoaderOptions{.batch_size = batch, .seed = seed});
+  const int64_t n = blocks->size();
+  return data::make_sample_loader(n, [blocks](int64_t k) { return blocks->get(k); }, data::lm::kBlockStack,
+                                  {.batch_size = batch, .seed = seed}, shuffle);
 }
 
 // Sum of the NLL over the batch's scored (non-<pad>) targets, and their number.

@@ -85,15 +85,9 @@ data::TensorDict series_sample(const data::TimeSeriesSet& set, const std::vector
 
 std::unique_ptr<UeaLoader> make_loader(const data::TimeSeriesSet& set, const std::vector<int64_t>& targets,
                                        int64_t max_len, int64_t batch_size, bool shuffle, uint64_t seed) {
-  std::shared_ptr<const data::Sampler> sampler;
-  if (shuffle) sampler = std::make_shared<data::RandomSampler>(set.size(), seed);
-  else sampler = std::make_shared<data::SequentialSampler>(set.size());
-  auto make_batch = [&set, &targets, max_len](std::span<const int64_t> rows, uint64_t) {
-    std::vector<data::TensorDict> samples;
-    for (int64_t i : rows) samples.push_back(series_sample(set, targets, i, max_len));
-    return data::stack_samples(samples, {.pad = {"x"}, .pad_to = max_len});
-  };
-  return std::make_unique<UeaLoader>(std::move(sampler), make_batch, data::LoaderOptions{.batch_size = batch_size});
+  return data::make_sample_loader(
+      set.size(), [&set, &targets, max_len](int64_t i) { return series_sample(set, targets, i, max_len); },
+      {.pad = {"x"}, .pad_to = max_len}, {.batch_size = batch_size, .seed = seed}, shuffle);
 }
 
 }  // namespace cfx::uea

@@ -32,8 +32,4 @@ TensorDict LmBlocks::get(int64_t k) const {
   return {{"tokens", tokens}, {"target", target}};
 }
 
-TensorDict stack_blocks(std::span<const TensorDict> samples) {
-  return stack_samples(samples, {.pad = {"tokens", "target"}, .pad_value = static_cast<double>(Dictionary::kPad)});
-}
-
 }  // namespace cfx::data::lm

@@ -38,7 +38,8 @@ class LmBlocks {
   int64_t block_size_, context_, stride_, blocks_;
 };
 
-// The batch of `samples` (LmBlocks::get): tokens/target [B, n_max], padded with <pad>.
-TensorDict stack_blocks(std::span<const TensorDict> samples);
+// How samples (LmBlocks::get) are batched: tokens/target [B, n_max], padded with <pad>.
+inline const StackOptions kBlockStack{.pad = {"tokens", "target"}, .pad_value = Dictionary::kPad};
+inline TensorDict stack_blocks(std::span<const TensorDict> samples) { return stack_samples(samples, kBlockStack); }
 
 }  // namespace cfx::data::lm
