@@ -35,5 +35,7 @@ CFX_DEFINE_KERNEL(flow_attention_kernel, void(const Tensor&, const Tensor&, cons
 CFX_DEFINE_KERNEL(flow_attention_backward_kernel,
                   void(const Tensor&, const Tensor&, const Tensor&, const FlowAttentionOptions&, const Tensor&,
                        const FlowAttentionState&, Tensor&, Tensor&, Tensor&));
+CFX_DEFINE_KERNEL(flow_attention_step_kernel, void(const Tensor&, const Tensor&, const Tensor&,
+                                                    const FlowAttentionOptions&, FlowAttentionStepState&, Tensor&));
 
 }  // namespace cfx

@@ -16,7 +16,8 @@
 
 namespace cfx {
 
-struct FlowAttentionOptions;  // ops/flow_attention.h
+struct FlowAttentionOptions;    // ops/flow_attention.h
+struct FlowAttentionStepState;  // ops/flow_attention_step.h
 
 enum class UnaryOp { Neg, Exp, Log, Sqrt, Abs, Sigmoid, Tanh, Relu, GeluErf, GeluTanh, Sign };
 enum class BinaryOp { Add, Sub, Mul, Div, Pow, Maximum, Minimum, Eq, Ne, Lt, Le, Gt, Ge, LogicalAnd };
@@ -127,5 +128,11 @@ CFX_DECLARE_KERNEL(flow_attention_backward_kernel,
                    void(const Tensor& q, const Tensor& k, const Tensor& v, const FlowAttentionOptions& opts,
                         const Tensor& grad_y, const FlowAttentionState& state, Tensor& grad_q, Tensor& grad_k,
                         Tensor& grad_v));
+// The recurrent causal step (ops/flow_attention_step.h): q, k [B,H,T,D], v [B,H,T,M] contiguous;
+// the state's tensors dense, of q's dtype and device (the op checks); y [B,H,T,M]. Reads
+// state.position, updates the state's sums in place (the op advances position).
+CFX_DECLARE_KERNEL(flow_attention_step_kernel,
+                   void(const Tensor& q, const Tensor& k, const Tensor& v, const FlowAttentionOptions& opts,
+                        FlowAttentionStepState& state, Tensor& y));
 
 }  // namespace cfx

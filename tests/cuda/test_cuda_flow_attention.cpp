@@ -5,6 +5,8 @@
 // linear memory; and one whole model, forward and backward, on both devices.
 //
 // Without a GPU every test prints "SKIPPED: ..." and returns.
+#include <array>
+
 #include "cuda_testing.h"
 #include "flow_attention_cases.h"
 
@@ -164,4 +166,47 @@ TEST_CASE("cuda: a Flowformer classifier gives the CPU's logits, loss and gradie
                   "grad " + name);
     }
   }
+}
+
+TEST_CASE("cuda flow_attention_step == CPU step == the full causal forward, every causal variant") {
+  CFX_REQUIRE_CUDA_OR_SKIP();
+  NoGradGuard no_grad;
+  const std::vector<std::pair<const char*, FA>> variants = {
+      {"clamp 1", with(FA::core(), [](FA& o) { o.causal = true; })},
+      {"clamp 5 (nlp)", FA::nlp()},
+      {"clamp 10 (rl)", FA::rl()},
+      {"no clamp", with(FA::nlp(), [](FA& o) { o.clamp = std::nullopt; })},
+      {"relu+eps map", with(FA::nlp(), [](FA& o) { o.feature_map = FA::FeatureMap::ReluEps; })},
+  };
+  // D = 150 > the kernel's 128 threads (two strides over D), D*M crosses the block many times.
+  const std::vector<std::array<int64_t, 5>> shapes = {{2, 3, 40, 5, 4}, {1, 2, 9, 150, 7}};
+  for (DType dt : {kFloat64, kFloat32})
+    for (const auto& [B, H, L, D, M] : shapes)
+      for (const auto& [name, opts] : variants) {
+        const std::string what = std::string(name) + (dt == kFloat32 ? " f32 D=" : " f64 D=") + std::to_string(D);
+        CAPTURE(what);
+        const Tensor q = uniform({B, H, L, D}, dt, 300, -2, 2), k = uniform({B, H, L, D}, dt, 301, -2, 2);
+        const Tensor v = uniform({B, H, L, M}, dt, 302, -1, 1);
+        auto cpu_state = FlowAttentionStepState::zeros(B, H, D, M, dt);
+        auto gpu_state = FlowAttentionStepState::zeros(B, H, D, M, dt, kGpu);
+        std::vector<Tensor> y_cpu, y_gpu;
+        for (int64_t start = 0, c = 0; start < L; ++c) {  // chunks of 1, 3, 5, 7, 1, ... tokens
+          const int64_t len = std::min(1 + 2 * (c % 4), L - start);
+          y_cpu.push_back(flow_attention_step(q.narrow(2, start, len), k.narrow(2, start, len),
+                                              v.narrow(2, start, len), cpu_state, opts));
+          y_gpu.push_back(flow_attention_step(gpu(q.narrow(2, start, len)), gpu(k.narrow(2, start, len)),
+                                              gpu(v.narrow(2, start, len)), gpu_state, opts).to(Device::cpu()));
+          start += len;
+        }
+        const Tensor ref = flow_attention(q, k, v, opts).to(kFloat64);
+        const double tol = (dt == kFloat64 ? 1e-12 : 1e-5) * (1 + max_abs_diff(ref, zeros_like(ref)));
+        const Tensor got_gpu = cat(y_gpu, 2).to(kFloat64), got_cpu = cat(y_cpu, 2).to(kFloat64);
+        CHECK(max_abs_diff(got_gpu, ref) <= tol);
+        CHECK(max_abs_diff(got_gpu, got_cpu) <= tol);
+        CHECK(gpu_state.position == L);
+        CHECK(max_abs_diff(gpu_state.kv.to(Device::cpu()).to(kFloat64), cpu_state.kv.to(kFloat64)) <= tol);
+        CHECK(max_abs_diff(gpu_state.competition_sum.to(Device::cpu()).to(kFloat64),
+                           cpu_state.competition_sum.to(kFloat64)) <=
+              tol * (1 + max_abs_diff(cpu_state.competition_sum, zeros_like(cpu_state.competition_sum))));
+      }
 }

@@ -45,6 +45,7 @@ TEST_CASE("cuda: every kernel of ops/kernels.h has a CUDA entry") {
   CFX_SLOTS(cross_entropy_backward_kernel);
   CFX_SLOTS(flow_attention_kernel);
   CFX_SLOTS(flow_attention_backward_kernel);
+  CFX_SLOTS(flow_attention_step_kernel);
   CFX_SLOTS(sgd_step_kernel);
   CFX_SLOTS(adam_step_kernel);
 #undef CFX_SLOTS
