@@ -68,6 +68,22 @@ Tensor FlowAttention::forward(const Tensor& queries, const Tensor& keys, const T
   return dropout->forward(out_projection->forward(detail::merge_heads(y)));  // [B, L, d_output]
 }
 
+Tensor FlowAttention::step(const Tensor& x, FlowAttentionStepState& state) const {
+  CFX_CHECK(x.dim() == 3 && x.size(2) == config.d_input, "FlowAttention::step: expected x [B, T, ", config.d_input,
+            "], got ", x.shape());
+  const Tensor q = detail::split_heads(query_projection->forward(x), config.n_heads);
+  const Tensor k = detail::split_heads(key_projection->forward(x), config.n_heads);
+  const Tensor v = detail::split_heads(value_projection->forward(x), config.n_heads);
+  const Tensor y = flow_attention_step(q, k, v, state, config.options);  // [B, H, T, dh]
+  return dropout->forward(out_projection->forward(detail::merge_heads(y)));
+}
+
+FlowAttentionStepState FlowAttention::initial_state(int64_t batch) const {
+  const Tensor& w = query_projection->weight;
+  const int64_t dh = config.d_model / config.n_heads;
+  return FlowAttentionStepState::zeros(batch, config.n_heads, dh, dh, w.dtype(), w.device());
+}
+
 // ---- SoftmaxAttention ---------------------------------------------------------------------------
 
 SoftmaxAttention::SoftmaxAttention(const SoftmaxAttentionConfig& cfg, Generator* gen)

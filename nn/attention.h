@@ -14,6 +14,7 @@
 
 #include "nn/layers.h"
 #include "ops/flow_attention.h"
+#include "ops/flow_attention_step.h"
 
 namespace cfx::nn {
 
@@ -39,6 +40,13 @@ class FlowAttention : public Module {
   // The official forward(queries, keys, values): [B, L, d_input], [B, S, d_input] x2.
   Tensor forward(const Tensor& queries, const Tensor& keys, const Tensor& values,
                  const Tensor& key_padding_mask = Tensor()) const;
+
+  // Decoding (causal options only): x [B, T, d_input], the T tokens after those `state` has
+  // seen -> [B, T, d_output], equal to the rows of forward() over the whole sequence, at
+  // O(T) cost whatever the position (ops/flow_attention_step.h). Inference only.
+  Tensor step(const Tensor& x, FlowAttentionStepState& state) const;
+  // The state before the first token, of the weights' dtype and device.
+  FlowAttentionStepState initial_state(int64_t batch) const;
 
   FlowAttentionConfig config;
   std::shared_ptr<Linear> query_projection, key_projection, value_projection, out_projection;

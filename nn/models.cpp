@@ -220,6 +220,33 @@ Tensor FlowformerLM::features(const Tensor& tokens) const {
   return layer_norm->forward(x);  // [B, T, D]
 }
 
+FlowformerLM::DecodeState FlowformerLM::initial_decode_state(int64_t batch) const {
+  CFX_CHECK(config.attention == AttentionKind::Flow, "FlowformerLM: incremental decoding needs Flow attention (the "
+            "softmax baseline would need a KV cache that grows with the position)");
+  DecodeState s;
+  for (const auto& layer : *layers) s.layers.push_back(layer->flow_attn->initial_state(batch));
+  return s;
+}
+
+int64_t FlowformerLM::DecodeState::bytes() const {
+  int64_t n = 0;
+  for (const auto& l : layers) n += l.bytes();
+  return n;
+}
+
+Tensor FlowformerLM::decode(const Tensor& tokens, DecodeState& state) const {
+  CFX_CHECK(tokens.dim() == 2, "FlowformerLM::decode: expected int64 tokens [B, T], got ", tokens.shape());
+  CFX_CHECK(state.layers.size() == layers->size(), "FlowformerLM::decode: the state has ", state.layers.size(),
+            " layers, the model ", layers->size(), "; start from initial_decode_state(batch)");
+  CFX_CHECK(state.position + tokens.size(1) <= config.max_len, "FlowformerLM::decode: positions up to ",
+            state.position + tokens.size(1), " exceed max_len ", config.max_len);
+  Tensor x = embed_tokens->forward(tokens) * std::sqrt(static_cast<double>(config.d_model));  // [B, T, D]
+  x = dropout->forward(embed_positions->forward(x, config.padding_idx + 1 + state.position));
+  for (size_t i = 0; i < layers->size(); ++i) x = (*layers)[i].step(x, state.layers[i]);
+  state.position += tokens.size(1);
+  return layer_norm->forward(x);
+}
+
 void FlowformerLM::init_fairseq(Generator* gen) {
   const double D = static_cast<double>(config.d_model);
   init::normal_(embed_tokens->weight, 0.0, 1.0 / std::sqrt(D), gen);

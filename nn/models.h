@@ -88,6 +88,18 @@ class FlowformerLM : public Module {
   // what linear_cross_entropy takes instead of [B, T, V] logits (ops/linear_cross_entropy.h).
   Tensor features(const Tensor& tokens) const;
   const Tensor& output_weight() const;  // [V, D]: the tied embedding, or the output projection's
+
+  // Incremental decoding with causal Flow attention: a fixed-size running state per layer, so
+  // each new token costs the same at position 10 and at 16,000 (ops/flow_attention_step.h).
+  // decode(tokens, state) is features() of the whole sequence seen so far, restricted to the
+  // new tokens [B, T] -> [B, T, D]; positions continue from state.position (up to max_len).
+  struct DecodeState {
+    std::vector<FlowAttentionStepState> layers;
+    int64_t position = 0;
+    int64_t bytes() const;  // the whole state, independent of position
+  };
+  DecodeState initial_decode_state(int64_t batch) const;
+  Tensor decode(const Tensor& tokens, DecodeState& state) const;
   // fairseq init: embeddings N(0, D^-1/2) (padding row 0), xavier_uniform projections (gain
   // 1/√2 for q/k/v), zero out-projection/FFN biases. Applied by the constructor.
   void init_fairseq(Generator* gen = nullptr);

@@ -47,17 +47,33 @@ Tensor TransformerEncoderLayer::attend(const Tensor& x, const Tensor& key_paddin
   return flow_attn ? flow_attn->forward(x, key_padding_mask) : softmax_attn->forward(x, key_padding_mask);
 }
 
-Tensor TransformerEncoderLayer::forward(const Tensor& x, const Tensor& key_padding_mask) const {
-  CFX_CHECK(x.dim() == 3 && x.size(2) == config.d_model, "TransformerEncoderLayer: expected input [B, L, ",
-            config.d_model, "], got ", x.shape());
-  if (config.norm_first) {
-    Tensor h = x + drop_path->forward(dropout->forward(attend(norm1->forward(x), key_padding_mask)));
-    Tensor m = mlp->forward(norm2->forward(h));
-    if (gamma.defined()) m = m * gamma;
-    return h + drop_path->forward(m);
+namespace {
+
+// The residual block around any attention: attend(a) maps the attention input to its output.
+template <class Attend>
+Tensor encoder_block(const TransformerEncoderLayer& l, const Tensor& x, Attend&& attend) {
+  CFX_CHECK(x.dim() == 3 && x.size(2) == l.config.d_model, "TransformerEncoderLayer: expected input [B, L, ",
+            l.config.d_model, "], got ", x.shape());
+  if (l.config.norm_first) {
+    Tensor h = x + l.drop_path->forward(l.dropout->forward(attend(l.norm1->forward(x))));
+    Tensor m = l.mlp->forward(l.norm2->forward(h));
+    if (l.gamma.defined()) m = m * l.gamma;
+    return h + l.drop_path->forward(m);
   }
-  Tensor h = norm1->forward(x + drop_path->forward(dropout->forward(attend(x, key_padding_mask))));
-  return norm2->forward(h + drop_path->forward(mlp->forward(h)));
+  Tensor h = l.norm1->forward(x + l.drop_path->forward(l.dropout->forward(attend(x))));
+  return l.norm2->forward(h + l.drop_path->forward(l.mlp->forward(h)));
+}
+
+}  // namespace
+
+Tensor TransformerEncoderLayer::forward(const Tensor& x, const Tensor& key_padding_mask) const {
+  return encoder_block(*this, x, [&](const Tensor& a) { return attend(a, key_padding_mask); });
+}
+
+Tensor TransformerEncoderLayer::step(const Tensor& x, FlowAttentionStepState& state) const {
+  CFX_CHECK(flow_attn && config.causal, "TransformerEncoderLayer::step: needs causal Flow attention (this layer has ",
+            flow_attn ? "non-causal Flow" : "softmax", " attention)");
+  return encoder_block(*this, x, [&](const Tensor& a) { return flow_attn->step(a, state); });
 }
 
 }  // namespace cfx::nn

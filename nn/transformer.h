@@ -45,6 +45,9 @@ class TransformerEncoderLayer : public Module {
   // x: [B, L, D]; key_padding_mask: optional [B, L] bool, true = padded.
   Tensor forward(const Tensor& x, const Tensor& key_padding_mask = Tensor()) const;
   Tensor attend(const Tensor& x, const Tensor& key_padding_mask) const;  // the attention module alone
+  // Decoding (causal Flow attention only): x [B, T, D], the T tokens after those `state` has
+  // seen -> the matching rows of forward() over the whole sequence (FlowAttention::step).
+  Tensor step(const Tensor& x, FlowAttentionStepState& state) const;
 
   TransformerEncoderLayerConfig config;
   std::shared_ptr<FlowAttention> flow_attn;        // registered as "attn" when attention == Flow

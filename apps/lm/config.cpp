@@ -57,6 +57,8 @@ void add_flags(app::Flags& f, LmConfig& c) {
   f.add("temperature", &c.temperature, "generate: softmax temperature (0 = greedy)");
   f.add("top-k", &c.top_k, "generate: sample among the k most likely tokens (0 = all)");
   f.add("top-p", &c.top_p, "generate: sample within the smallest set of probability >= p (1 = all)");
+  f.add("decode", &c.decode, "generate: state (Flow-Attention's running state, constant time per token) | rerun "
+        "(the whole prefix again for every token)");
   f.add("seed", &c.seed, "seed of the initialisation, the block order, dropout and sampling");
   f.add("threads", &c.threads, "CPU threads (0 = CONFLUX_NUM_THREADS or all cores)");
   f.add("device", &c.device, "cpu | cuda | cuda:N");
@@ -81,6 +83,10 @@ void validate(const LmConfig& c) {
   CFX_CHECK(c.lr > 0 && c.warmup_init_lr >= 0 && c.clip >= 0 && c.dropout >= 0 && c.dropout < 1,
             "conflux-lm: --lr must be positive, --warmup-init-lr and --clip >= 0, --dropout in [0, 1)");
   CFX_CHECK(c.split == "valid" || c.split == "test", "conflux-lm: --split takes valid or test, got '", c.split, "'");
+  CFX_CHECK(c.decode == "state" || c.decode == "rerun", "conflux-lm: --decode takes state or rerun, got '", c.decode,
+            "'");
+  CFX_CHECK(c.decode == "rerun" || c.attention == "flow", "conflux-lm: --decode state needs --attention flow (softmax "
+            "attention has no fixed-size state); use --decode rerun");
   CFX_CHECK(c.gen_tokens >= 0 && c.temperature >= 0 && c.top_k >= 0 && c.top_p > 0 && c.top_p <= 1,
             "conflux-lm: --gen-tokens, --temperature, --top-k must be >= 0 and --top-p in (0, 1]");
 }

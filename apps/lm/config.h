@@ -48,6 +48,9 @@ struct LmConfig {
   double temperature = 1.0;      // 0 = greedy
   int64_t top_k = 0;             // 0 = off
   double top_p = 1.0;            // 1 = off
+  // "state": carry causal Flow-Attention's running state, O(1) per token (flow only);
+  // "rerun": run the model over the whole prefix for every token, O(position) per token.
+  std::string decode = "state";
 
   // ---- machine
   int64_t seed = 1;            // fairseq's default

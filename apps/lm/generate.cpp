@@ -1,7 +1,11 @@
 // conflux-lm generate: continues a prompt token by token, greedy or sampled (temperature,
-// top-k, top-p), seeded. Each new token re-runs the model over the last T tokens (at most
-// tokens_per_sample), so a token costs O(T); stepping the causal Flow-Attention state instead
-// (constant time per token) is not written yet.
+// top-k, top-p), seeded. --decode state (the default) feeds the prompt once and then one token
+// at a time through FlowformerLM::decode, which carries causal Flow-Attention's running state:
+// every token costs the same, whatever its position. --decode rerun runs the model over the
+// whole prefix for every token (O(position) each), the only way for softmax attention; both
+// give the same distributions (tests/apps/test_lm_app.cpp). Positions run from the start of the
+// stream; those past the training blocks' tokens_per_sample are sinusoids the model never saw
+// in training (fairseq's generator stops at max_target_positions instead).
 #include <fmt/format.h>
 
 #include <algorithm>
@@ -61,24 +65,33 @@ std::string generate(const LmConfig& cfg) {
   const fs::path dict_file = fs::path(cfg.data_dir) / "dict.txt";
   CFX_CHECK(fs::exists(dict_file), "conflux-lm generate: no ", dict_file.string());
   const Dictionary dict = Dictionary::load(dict_file);
-  nn::FlowformerLM model(model_config(cfg, dict.size()));
+  std::vector<int32_t> ids = dict.encode_line(cfg.prompt);  // words, then </s>
+  ids.pop_back();
+  ids.insert(ids.begin(), Dictionary::kEos);  // fairseq's streams start after a </s>
+  const size_t prompt = ids.size();
+
+  nn::FlowformerLMConfig mc = model_config(cfg, dict.size());
+  mc.max_len = std::max<int64_t>(mc.max_len, static_cast<int64_t>(prompt) + cfg.gen_tokens);  // positions: not saved
+  nn::FlowformerLM model(mc);
   nn::load(model, file);
   const Device device = Device::parse(cfg.device);
   model.to(device);
   model.eval();
   NoGradGuard no_grad;
 
-  std::vector<int32_t> ids = dict.encode_line(cfg.prompt);  // words, then </s>
-  ids.pop_back();
-  ids.insert(ids.begin(), Dictionary::kEos);  // fairseq's streams start after a </s>
+  auto as_tokens = [&](auto begin, auto end) {
+    return tensor(std::vector<int64_t>(begin, end), {1, static_cast<int64_t>(end - begin)}).to(device);
+  };
+  nn::FlowformerLM::DecodeState state;
+  if (cfg.decode == "state") state = model.initial_decode_state(1);
   Generator gen(static_cast<uint64_t>(cfg.seed));
   data::detail::Rng rng(gen);
-  const size_t prompt = ids.size();
   for (int64_t n = 0; n < cfg.gen_tokens; ++n) {
-    const size_t T = std::min(ids.size(), static_cast<size_t>(cfg.tokens_per_sample));
-    const std::vector<int64_t> window(ids.end() - static_cast<std::ptrdiff_t>(T), ids.end());
-    const Tensor tokens = tensor(window, {1, static_cast<int64_t>(T)}).to(device);
-    const Tensor last = model.features(tokens).select(1, static_cast<int64_t>(T) - 1);  // [1, D]
+    // state: the tokens the state has not seen (the prompt, then the last pick); rerun: all.
+    const Tensor features = cfg.decode == "state"
+                                ? model.decode(as_tokens(ids.begin() + state.position, ids.end()), state)
+                                : model.features(as_tokens(ids.begin(), ids.end()));
+    const Tensor last = features.select(1, features.size(1) - 1);  // [1, D]
     const Tensor logits = matmul(last, model.output_weight().t()).reshape({-1}).to(kFloat64).to(Device::cpu());
     ids.push_back(pick(to_vector<double>(logits), cfg, rng));
   }

@@ -6,6 +6,7 @@
 //   conflux-lm train    --data DATA [--preset wikitext103|small] [--out RUN] [--resume] [flags]
 //   conflux-lm eval     --data DATA --out RUN [--split test] [--context-window 400]
 //   conflux-lm generate --data DATA --out RUN --prompt "..." [--temperature T --top-k K --top-p P]
+//                       [--decode state|rerun]
 //
 // prepare builds fairseq's dictionary from the training text (dict.txt) and binarises every
 // split into a token file (data/lm/); train cuts the training stream into contiguous blocks and

@@ -172,8 +172,16 @@ TEST_CASE("conflux-lm: prepare -> train learns; stopped and resumed it ends bit-
   const std::string greedy = lm::generate(g);
   CHECK(greedy.rfind("the cat sat [", 0) == 0);
   CHECK(lm::generate(g) == greedy);  // greedy is deterministic
+  // 30 tokens: past the 16-token training blocks, so positions beyond tokens_per_sample work.
+  g.gen_tokens = 30;
+  const std::string stepped = lm::generate(g);
+  g.decode = "rerun";
+  CHECK(lm::generate(g) == stepped);  // the running state == the whole prefix every token
   g.temperature = 1.0, g.top_k = 3, g.top_p = 0.9, g.seed = 5;
-  CHECK(lm::generate(g) == lm::generate(g));  // sampling is seeded
+  const std::string sampled = lm::generate(g);
+  CHECK(lm::generate(g) == sampled);  // sampling is seeded
+  g.decode = "state";
+  CHECK(lm::generate(g) == sampled);
 }
 
 TEST_CASE("conflux-lm errors: a missing split, an empty text, splits of another dictionary") {

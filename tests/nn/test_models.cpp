@@ -225,6 +225,36 @@ TEST_CASE("FlowformerLM: causal logits, tied embeddings, fairseq positions") {
   CHECK(baseline.forward(tokens).shape() == Shape{2, 12, 30});
 }
 
+TEST_CASE("FlowformerLM::decode: a prompt, then token by token == features() of the whole sequence") {
+  FlowformerLMConfig c;
+  c.vocab_size = 40;
+  c.d_model = 16;
+  c.n_heads = 2;
+  c.d_ff = 32;
+  c.n_layers = 3;
+  c.max_len = 50;
+  Generator gen(8);
+  FlowformerLM lm(c, &gen);
+  lm.to(kFloat64);
+  lm.eval();
+  NoGradGuard no_grad;
+  const Tensor tokens = randint(2, 40, {2, 45}, {kInt64}, &gen);
+  const Tensor full = lm.features(tokens);  // [2, 45, 16]
+  auto state = lm.initial_decode_state(2);
+  const int64_t bytes = state.bytes();
+  CHECK(bytes == 3 * 2 * 2 * (4 * 8 + 1 + 8 * 8) * 8);  // layers x B x H x (4 dh + 1 + dh^2) doubles
+  std::vector<Tensor> parts{lm.decode(tokens.narrow(1, 0, 13), state)};  // the prompt at once
+  for (int64_t i = 13; i < 45; ++i) parts.push_back(lm.decode(tokens.narrow(1, i, 1), state));
+  CHECK(state.position == 45);
+  CHECK(state.bytes() == bytes);
+  CHECK(testing::max_abs_diff(cat(parts, 1), full) < 1e-12);
+  CHECK_THROWS_WITH_AS(lm.decode(tokens.narrow(1, 0, 6), state), doctest::Contains("exceed max_len 50"), cfx::Error);
+
+  c.attention = AttentionKind::Softmax;
+  FlowformerLM baseline(c, &gen);
+  CHECK_THROWS_WITH_AS(baseline.initial_decode_state(1), doctest::Contains("needs Flow attention"), cfx::Error);
+}
+
 TEST_CASE("FlowformerVision: four stages, token counts, drop-path schedule, gradients") {
   FlowformerVisionConfig c;
   c.img_size = 32;  // 8x8 patches -> 4x4 -> 2x2 -> 1x1
