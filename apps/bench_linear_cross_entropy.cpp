@@ -20,6 +20,7 @@
 #include <string>
 #include <vector>
 
+#include "apps/bench_machine.h"
 #include "core/allocator.h"
 #include "core/cpu_capability.h"
 #include "core/parallel.h"
@@ -33,15 +34,6 @@
 using namespace cfx;
 
 namespace {
-
-double load_average() {
-  double load = -1;
-  if (std::FILE* f = std::fopen("/proc/loadavg", "r")) {
-    if (std::fscanf(f, "%lf", &load) != 1) load = -1;
-    std::fclose(f);
-  }
-  return load;
-}
 
 struct Run {
   double ms = 0;
@@ -104,7 +96,7 @@ int main(int argc, char** argv) {
               "\"chunk\":%lld,\"reps\":%d,\"dtype\":\"float32\",\"loadavg_1min\":%.2f}}\n",
               cpu_model_name().c_str(), cpu_capability_name(cpu_capability()), num_threads(),
               coretype ? coretype : "(unset)", static_cast<long long>(N), static_cast<long long>(D),
-              static_cast<long long>(V), static_cast<long long>(chunk), reps, load_average());
+              static_cast<long long>(V), static_cast<long long>(chunk), reps, bench::load_average());
   std::fflush(stdout);
 
   Generator gen(1);

@@ -21,6 +21,7 @@
 #include <string>
 #include <vector>
 
+#include "apps/bench_machine.h"
 #include "core/cpu_capability.h"
 #include "core/parallel.h"
 #include "ops/creation.h"
@@ -95,15 +96,6 @@ double peak_gflops(int threads) {
 }
 
 // The 1-minute load average: other processes on these 2 cores make every figure lower.
-double load_average() {
-  double load = -1;
-  if (std::FILE* f = std::fopen("/proc/loadavg", "r")) {
-    if (std::fscanf(f, "%lf", &load) != 1) load = -1;
-    std::fclose(f);
-  }
-  return load;
-}
-
 void print_config() {
   const char* coretype = std::getenv("OPENBLAS_CORETYPE");
   std::printf("{\"config\":{\"cpu\":\"%s\",\"cpu_capability\":\"%s\",\"cpu_capability_info\":\"%s\","
@@ -112,7 +104,7 @@ void print_config() {
               "\"loadavg_1min\":%.2f}}\n",
               cpu_model_name().c_str(), cpu_native_build() ? "native" : cpu_capability_name(cpu_capability()),
               cpu_capability_info().c_str(), num_threads(), openblas_get_num_threads(), coretype ? coretype : "(unset)", openblas_get_corename(),
-              CONFLUX_BUILD_TYPE, peak_gflops(openblas_get_num_threads()), kStreamGBs, load_average());
+              CONFLUX_BUILD_TYPE, peak_gflops(openblas_get_num_threads()), kStreamGBs, bench::load_average());
 }
 
 void print_matmul(const char* impl, const char* layout, int64_t batch, int64_t m, int64_t n, int64_t k, double ms,
