@@ -2,6 +2,9 @@
 // The recurrence itself is in ops/cpu/flow_attention_step_cpu.cpp and cuda/flow_attention_step.cu.
 #include "ops/flow_attention_step.h"
 
+#include <array>
+#include <utility>
+
 #include "autograd/node.h"
 #include "ops/creation.h"
 #include "ops/kernels.h"
@@ -10,26 +13,35 @@ namespace cfx {
 
 namespace {
 
-std::vector<const Tensor*> parts(const FlowAttentionStepState& s) {
-  return {&s.key_sum, &s.query_sum, &s.source_flow, &s.sink_flow, &s.competition_sum, &s.kv};
+// The state's tensors with their names, the one list the checks, bytes() and to() walk.
+template <class State>  // FlowAttentionStepState, const or not
+auto fields(State& s) {
+  using Ptr = decltype(&s.kv);
+  return std::array<std::pair<const char*, Ptr>, 6>{{{"key_sum", &s.key_sum},
+                                                     {"query_sum", &s.query_sum},
+                                                     {"source_flow", &s.source_flow},
+                                                     {"sink_flow", &s.sink_flow},
+                                                     {"competition_sum", &s.competition_sum},
+                                                     {"kv", &s.kv}}};
+}
+
+// The shapes of fields(), in its order, for B x H heads of dims D, M.
+std::array<Shape, 6> field_shapes(int64_t B, int64_t H, int64_t D, int64_t M) {
+  return {{{B, H, D}, {B, H, D}, {B, H, D}, {B, H, D}, {B, H}, {B, H, D, M}}};
 }
 
 void check_state(const FlowAttentionStepState& s, const Tensor& q, const Tensor& v) {
-  const int64_t B = q.size(0), H = q.size(1), D = q.size(3), M = v.size(3);
-  const Shape bhd{B, H, D};
-  const std::pair<const Tensor*, Shape> expected[] = {
-      {&s.key_sum, bhd}, {&s.query_sum, bhd}, {&s.source_flow, bhd}, {&s.sink_flow, bhd},
-      {&s.competition_sum, {B, H}}, {&s.kv, {B, H, D, M}}};
-  const char* names[] = {"key_sum", "query_sum", "source_flow", "sink_flow", "competition_sum", "kv"};
-  for (size_t i = 0; i < std::size(expected); ++i) {
-    const Tensor& t = *expected[i].first;
-    CFX_CHECK(t.defined(), "flow_attention_step: state.", names[i],
+  const auto expected = field_shapes(q.size(0), q.size(1), q.size(3), v.size(3));
+  size_t i = 0;
+  for (const auto& [name, t] : fields(s)) {
+    CFX_CHECK(t->defined(), "flow_attention_step: state.", name,
               " is undefined; start from FlowAttentionStepState::zeros(B, H, D, M, dtype, device)");
-    CFX_CHECK(t.shape() == expected[i].second, "flow_attention_step: state.", names[i], " is ", t.shape(),
-              ", expected ", expected[i].second, " for q ", q.shape(), " and v ", v.shape());
-    CFX_CHECK(t.dtype() == q.dtype() && t.device() == q.device(), "flow_attention_step: state.", names[i], " is ",
-              t.dtype(), " on ", t.device(), ", the inputs ", q.dtype(), " on ", q.device());
-    CFX_CHECK(t.is_contiguous(), "flow_attention_step: state.", names[i], " must be contiguous");
+    CFX_CHECK(t->shape() == expected[i], "flow_attention_step: state.", name, " is ", t->shape(), ", expected ",
+              expected[i], " for q ", q.shape(), " and v ", v.shape());
+    CFX_CHECK(t->dtype() == q.dtype() && t->device() == q.device(), "flow_attention_step: state.", name, " is ",
+              t->dtype(), " on ", t->device(), ", the inputs ", q.dtype(), " on ", q.device());
+    CFX_CHECK(t->is_contiguous(), "flow_attention_step: state.", name, " must be contiguous");
+    ++i;
   }
   CFX_CHECK(s.position >= 0, "flow_attention_step: state.position is negative (", s.position, ")");
 }
@@ -40,28 +52,23 @@ FlowAttentionStepState FlowAttentionStepState::zeros(int64_t B, int64_t H, int64
                                                      Device device) {
   CFX_CHECK(B >= 0 && H >= 0 && D >= 1 && M >= 1, "FlowAttentionStepState::zeros: bad sizes B=", B, " H=", H,
             " D=", D, " M=", M);
-  const TensorOptions o{dtype, device};
+  const auto shapes = field_shapes(B, H, D, M);
   FlowAttentionStepState s;
-  s.key_sum = cfx::zeros({B, H, D}, o);
-  s.query_sum = cfx::zeros({B, H, D}, o);
-  s.source_flow = cfx::zeros({B, H, D}, o);
-  s.sink_flow = cfx::zeros({B, H, D}, o);
-  s.competition_sum = cfx::zeros({B, H}, o);
-  s.kv = cfx::zeros({B, H, D, M}, o);
+  size_t i = 0;
+  for (const auto& [name, t] : fields(s)) *t = cfx::zeros(shapes[i++], {dtype, device});
   return s;
 }
 
 int64_t FlowAttentionStepState::bytes() const {
   int64_t n = 0;
-  for (const Tensor* t : parts(*this))
+  for (const auto& [name, t] : fields(*this))
     if (t->defined()) n += t->numel() * static_cast<int64_t>(itemsize(t->dtype()));
   return n;
 }
 
 FlowAttentionStepState FlowAttentionStepState::to(Device device) const {
   FlowAttentionStepState s = *this;
-  for (Tensor* t : {&s.key_sum, &s.query_sum, &s.source_flow, &s.sink_flow, &s.competition_sum, &s.kv})
-    *t = t->to(device).contiguous();
+  for (const auto& [name, t] : fields(s)) *t = t->to(device).contiguous();
   return s;
 }
 

@@ -125,16 +125,6 @@ bool padded(const Head& h, int64_t j) {
   return h.pad && h.pad[j];
 }
 
-template <class T>
-T clamp_source(const FlowAttentionConfig& c, T o_hat) {
-  return c.has_clamp ? std::clamp(o_hat, T(-c.clamp), T(c.clamp)) : o_hat;
-}
-// torch.clamp's gradient passes at the inclusive bounds (0.7.2)
-template <class T>
-bool clamp_passes(const FlowAttentionConfig& c, T o_hat) {
-  return !c.has_clamp || (o_hat >= T(-c.clamp) && o_hat <= T(c.clamp));
-}
-
 // phi of all of q and of the valid keys (padded rows are zeroed so that garbage there can
 // never reach KV through 0 * inf).
 template <class T, class Stat>

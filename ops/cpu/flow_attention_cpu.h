@@ -103,4 +103,17 @@ void flow_attention_backward(const FlowAttentionConfig& cfg, const T* q, const T
                              const T* grad_y, const FlowAttentionSaved<T>& saved, T* grad_q,
                              T* grad_k, T* grad_v);
 
+// The recurrent causal step (ops/flow_attention_step.h; ops/cpu/flow_attention_step_cpu.cpp):
+// cfg.L new tokens after `position` earlier ones, cfg.causal; q, k [B,H,L,D], v [B,H,L,M] ->
+// y [B,H,L,M] (overwritten). The running sums, [BH, ...] each, are updated in place.
+template <class T>
+struct FlowStepSums {
+  T *key_sum, *query_sum, *source_flow, *sink_flow;  // [BH,D]  K~, Q~, P, R
+  T* competition_sum;                                // [BH]    E
+  T* kv;                                             // [BH,D,M]
+};
+template <class T>
+void flow_attention_step(const FlowAttentionConfig& cfg, int64_t position, const T* q, const T* k, const T* v, T* y,
+                         const FlowStepSums<T>& sums);
+
 }  // namespace cfx::cpu::CFX_CPU_CAPABILITY

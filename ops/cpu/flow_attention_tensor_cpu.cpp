@@ -1,9 +1,11 @@
-// Registers the fused CPU Flow-Attention kernels (ops/cpu/flow_attention_cpu.cpp, raw
-// arrays) as the CPU entries of flow_attention_kernel / flow_attention_backward_kernel:
+// Registers the fused CPU Flow-Attention kernels (ops/cpu/flow_attention_cpu.cpp and
+// flow_attention_step_cpu.cpp, raw arrays) as the CPU entries of flow_attention_kernel,
+// flow_attention_backward_kernel and flow_attention_step_kernel:
 // translates Tensors and FlowAttentionOptions into the kernels' config and keeps their
 // saved state between forward and backward.
 #include "ops/cpu/flow_attention_cpu.h"
 #include "ops/flow_attention.h"
+#include "ops/flow_attention_step.h"
 #include "ops/kernels.h"
 
 namespace cfx::cpu::CFX_CPU_CAPABILITY {  // one copy per CPU capability (core/cpu_capability.h)
@@ -64,9 +66,23 @@ void backward_cpu(const Tensor& q, const Tensor& k, const Tensor& v, const FlowA
   });
 }
 
+// The recurrent step: q, k, v hold the L new tokens (S == L, causal; checked by the op).
+void step_cpu(const Tensor& q, const Tensor& k, const Tensor& v, const FlowAttentionOptions& opts,
+              FlowAttentionStepState& state, Tensor& y) {
+  const FlowAttentionConfig cfg = make_config(q, k, v, opts, Tensor());
+  visit_floating(q.dtype(), "flow_attention_step", [&]<class T>() {
+    const FlowStepSums<T> sums{state.key_sum.data_ptr<T>(), state.query_sum.data_ptr<T>(),
+                               state.source_flow.data_ptr<T>(), state.sink_flow.data_ptr<T>(),
+                               state.competition_sum.data_ptr<T>(), state.kv.data_ptr<T>()};
+    flow_attention_step<T>(cfg, state.position, q.data_ptr<T>(), k.data_ptr<T>(), v.data_ptr<T>(), y.data_ptr<T>(),
+                           sums);
+  });
+}
+
 }  // namespace
 
 CFX_REGISTER_CPU_KERNEL(flow_attention_kernel, forward_cpu);
 CFX_REGISTER_CPU_KERNEL(flow_attention_backward_kernel, backward_cpu);
+CFX_REGISTER_CPU_KERNEL(flow_attention_step_kernel, step_cpu);
 
 }  // namespace cfx::cpu::CFX_CPU_CAPABILITY

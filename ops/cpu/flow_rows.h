@@ -9,12 +9,13 @@
 #error "ops/cpu/ is compiled once per CPU capability; CMakeLists.txt defines CFX_CPU_CAPABILITY"
 #endif
 
+#include <algorithm>
 #include <bit>
 #include <cmath>
 #include <cstdint>
 #include <type_traits>
 
-#include "ops/cpu/flow_attention_cpu.h"  // FlowFeatureMap
+#include "ops/cpu/flow_attention_cpu.h"  // FlowFeatureMap, FlowAttentionConfig
 
 namespace cfx::cpu::CFX_CPU_CAPABILITY::flow_rows {
 
@@ -149,6 +150,17 @@ inline void feature_map_grad(FlowFeatureMap fm, const T* __restrict x, const T* 
       out[d] = std::bit_cast<T>(std::bit_cast<Bits<T>>(g[d]) & keep);
     });
   }
+}
+
+// The conserved source's clamp (0.3), and where its gradient passes: at the inclusive bounds,
+// as torch.clamp's (0.7.2).
+template <class T>
+T clamp_source(const FlowAttentionConfig& c, T o_hat) {
+  return c.has_clamp ? std::clamp(o_hat, T(-c.clamp), T(c.clamp)) : o_hat;
+}
+template <class T>
+bool clamp_passes(const FlowAttentionConfig& c, T o_hat) {
+  return !c.has_clamp || (o_hat >= T(-c.clamp) && o_hat <= T(c.clamp));
 }
 
 }  // namespace cfx::cpu::CFX_CPU_CAPABILITY::flow_rows
