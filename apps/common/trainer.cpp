@@ -62,27 +62,29 @@ struct Window {
   }
 };
 
-// "<split> acc" (higher is better) or "<split> loss" (lower is better).
+// "<split> loss" (lower is better), "<split> acc" or "<split> <extra figure>" (higher is better).
 struct Metric {
-  std::string split;
-  bool acc = true;
+  std::string split, figure;
   bool empty() const { return split.empty(); }
   std::optional<double> of(const std::vector<EvalResult>& results) const {
-    for (const EvalResult& r : results)
-      if (r.split == split) return acc ? r.acc : r.loss;
+    for (const EvalResult& r : results) {
+      if (r.split != split) continue;
+      if (figure == "acc") return r.acc;
+      if (figure == "loss") return r.has_loss ? std::optional<double>(r.loss) : std::nullopt;
+      for (const auto& [name, value] : r.extra)
+        if (name == figure) return value;
+    }
     return std::nullopt;
   }
-  bool better(double a, double b) const { return acc ? a > b : a < b; }
+  bool better(double a, double b) const { return figure == "loss" ? a < b : a > b; }
 };
 
 Metric parse_metric(const std::string& text) {
   if (text.empty()) return {};
   const size_t space = text.rfind(' ');
-  const std::string split = space == std::string::npos ? "" : text.substr(0, space);
-  const std::string what = space == std::string::npos ? text : text.substr(space + 1);
-  CFX_CHECK(!split.empty() && (what == "acc" || what == "loss"), "trainer: best_metric must be \"<split> acc\" or "
-            "\"<split> loss\", got \"", text, "\"");
-  return {split, what == "acc"};
+  CFX_CHECK(space != std::string::npos && space > 0 && space + 1 < text.size(),
+            "trainer: best_metric must be \"<split> <figure>\" (figure: acc, loss or an extra figure), got \"", text, "\"");
+  return {text.substr(0, space), text.substr(space + 1)};
 }
 
 }  // namespace
@@ -145,7 +147,8 @@ TrainSummary train(nn::Module& model, nn::Optimizer& optimizer, const TrainerOpt
   };
   auto record_evals = [&](const std::vector<EvalResult>& results, bool final) {
     for (const EvalResult& r : results) {
-      JsonObject line{{"split", r.split}, {"loss", r.loss}};
+      JsonObject line{{"split", r.split}};
+      if (r.has_loss) line.emplace_back("loss", r.loss);
       if (opt.accuracy) line.emplace_back("acc", r.acc);
       for (const auto& [name, value] : r.extra) line.emplace_back(name, value);
       line.emplace_back("examples", r.examples);
@@ -165,7 +168,8 @@ TrainSummary train(nn::Module& model, nn::Optimizer& optimizer, const TrainerOpt
     std::string line = fmt::format("step {}:", state.step);
     for (const EvalResult& r : results) {
       if (opt.accuracy) line += fmt::format(" {} acc {:.2f}% (loss {:.4f})", r.split, 100 * r.acc, r.loss);
-      else line += fmt::format(" {} loss {:.4f}", r.split, r.loss);
+      else if (r.has_loss) line += fmt::format(" {} loss {:.4f}", r.split, r.loss);
+      else line += " " + r.split;
       for (const auto& [name, value] : r.extra) line += fmt::format(" {} {:.4g}", name, value);
     }
     if (!results.empty()) bar.message(line);

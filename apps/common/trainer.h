@@ -47,8 +47,10 @@ struct EvalResult {
   double loss = 0.0;
   double acc = 0.0;   // fraction correct (unused when TrainerOptions::accuracy is false)
   int64_t examples = 0;
-  // More named figures of the evaluation (a language model's "ppl"), logged and printed after loss.
+  // More named figures of the evaluation (a language model's "ppl", a policy's "score"), logged
+  // and printed after loss.
   std::vector<std::pair<std::string, double>> extra = {};
+  bool has_loss = true;  // false: an evaluation without a loss (policy rollouts); none is logged
 };
 
 struct TrainHooks {
@@ -75,7 +77,9 @@ struct TrainerOptions {
   nn::Schedule schedule = nn::schedule::constant();  // lr(t) = lr · schedule(t)
   int64_t eval_every = 0;          // evaluate every N updates (0 = never, unless evaluate_at says so)
   std::function<bool(int64_t step)> evaluate_at;  // overrides eval_every when set (step 0 = before training)
-  std::string best_metric;         // "<split> acc" or "<split> loss" to track, with best.h5; "" = none
+  // "<split> <figure>" to track, with best.h5: figure = acc or an EvalResult::extra name (higher is
+  // better) or loss (lower is better); "" = none.
+  std::string best_metric;
   int64_t checkpoint_every = 0;    // also at the last step and when time runs out
   int64_t keep_checkpoints = 2;
   int64_t log_every = 50;          // progress line when stderr is not a terminal
