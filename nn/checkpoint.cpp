@@ -11,6 +11,7 @@
 #include <sstream>
 
 #include "autograd/grad_mode.h"
+#include "core/detail/hdf5_handle.h"
 #include "ops/creation.h"
 
 namespace cfx::nn {
@@ -23,40 +24,16 @@ constexpr const char* kOptimizerGroup = "optimizer";
 constexpr const char* kHint =
     "\nHINT: keys are PyTorch state-dict names (module.state_dict()); list a file's keys with `h5ls -r <file>`";
 
-// Silences HDF5's automatic error-stack printing for one scope (we report errors ourselves).
-class QuietHdf5 {
- public:
-  QuietHdf5() {
-    H5Eget_auto2(H5E_DEFAULT, &fn_, &data_);
-    H5Eset_auto2(H5E_DEFAULT, nullptr, nullptr);
-  }
-  ~QuietHdf5() { H5Eset_auto2(H5E_DEFAULT, fn_, data_); }
+using cfx::detail::QuietHdf5;
 
- private:
-  H5E_auto2_t fn_ = nullptr;
-  void* data_ = nullptr;
-};
-
-// An owned hid_t, closed by the matching H5?close; throws when the id is invalid.
-class Handle {
- public:
-  Handle(hid_t id, herr_t (*close)(hid_t), const std::string& what, const fs::path& path) : id_(id), close_(close) {
-    CFX_CHECK(id_ >= 0, "checkpoint: HDF5 failed to ", what, " in '", path.string(), "'");
-  }
-  ~Handle() {
-    if (id_ >= 0) close_(id_);
-  }
-  Handle(const Handle&) = delete;
-  Handle& operator=(const Handle&) = delete;
-  operator hid_t() const { return id_; }
-
- private:
-  hid_t id_;
-  herr_t (*close_)(hid_t);
+// An owned hid_t (core/detail/hdf5_handle.h) whose errors name the checkpoint.
+struct Handle : cfx::detail::Hdf5Handle {
+  Handle(hid_t id, herr_t (*close)(hid_t), const std::string& what, const fs::path& path)
+      : Hdf5Handle(id, close, "checkpoint", what, path) {}
 };
 
 void check(herr_t status, const std::string& what, const fs::path& path) {
-  CFX_CHECK(status >= 0, "checkpoint: HDF5 failed to ", what, " in '", path.string(), "'");
+  cfx::detail::hdf5_check(status, "checkpoint", what, path);
 }
 
 hid_t memory_type(DType t) {

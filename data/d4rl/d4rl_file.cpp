@@ -11,6 +11,7 @@
 #include <string>
 #include <utility>
 
+#include "core/detail/hdf5_handle.h"
 #include "core/error.h"
 #include "data/detail/io.h"
 
@@ -24,46 +25,12 @@ constexpr const char* kHint =
     "D4RL files come from d4rl's dataset URLs (e.g. gym_mujoco_v2/hopper_medium-v2.hdf5); list a file's "
     "datasets with `h5ls -r <file>`";
 
-// Silences HDF5's automatic error-stack printing for one scope (we report errors ourselves).
-class QuietHdf5 {
- public:
-  QuietHdf5() {
-    H5Eget_auto2(H5E_DEFAULT, &fn_, &data_);
-    H5Eset_auto2(H5E_DEFAULT, nullptr, nullptr);
-  }
-  ~QuietHdf5() { H5Eset_auto2(H5E_DEFAULT, fn_, data_); }
-  QuietHdf5(const QuietHdf5&) = delete;
-  QuietHdf5& operator=(const QuietHdf5&) = delete;
-
- private:
-  H5E_auto2_t fn_ = nullptr;
-  void* data_ = nullptr;
-};
-
-// An owned hid_t, closed by the matching H5?close; throws "<who>: <path>: HDF5 failed to
-// <what>" when the id is invalid. Movable so helpers can return an open dataset.
-class Handle {
- public:
-  Handle(hid_t id, herr_t (*close)(hid_t), const char* who, const std::string& what, const fs::path& path)
-      : id_(id), close_(close) {
-    CFX_CHECK(id_ >= 0, who, ": ", path.string(), ": HDF5 failed to ", what);
-  }
-  ~Handle() {
-    if (id_ >= 0) close_(id_);
-  }
-  Handle(Handle&& o) noexcept : id_(std::exchange(o.id_, -1)), close_(o.close_) {}
-  Handle(const Handle&) = delete;
-  Handle& operator=(const Handle&) = delete;
-  Handle& operator=(Handle&&) = delete;
-  operator hid_t() const { return id_; }
-
- private:
-  hid_t id_;
-  herr_t (*close_)(hid_t);
-};
+using cfx::detail::Hdf5Handle;
+using cfx::detail::QuietHdf5;
+using Handle = Hdf5Handle;
 
 void check(herr_t status, const char* who, const std::string& what, const fs::path& path) {
-  CFX_CHECK(status >= 0, who, ": ", path.string(), ": HDF5 failed to ", what);
+  cfx::detail::hdf5_check(status, who, what, path);
 }
 
 std::string shape_text(const std::vector<int64_t>& dims) {
