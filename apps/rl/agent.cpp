@@ -67,13 +67,29 @@ Tensor masked_action_mse(const Tensor& predicted, const Tensor& target, const Te
 
 std::string target_split(double target) { return fmt::format("target_{:g}", target); }
 
+double figure(const app::EvalResult& r, const std::string& name) {
+  for (const auto& [key, value] : r.extra)
+    if (key == name) return value;
+  CFX_FAIL("conflux-rl: the evaluation '", r.split, "' has no figure '", name, "'");
+}
+
+std::string score_table(const std::string& task, const std::vector<app::EvalResult>& results, const std::string& paper) {
+  app::Table table({"task", "target", "score (x100)", "return", "episode length", "episodes", "paper (Flowformer)"});
+  for (const app::EvalResult& r : results)
+    table.add_row({task, r.split.substr(r.split.find('_') + 1),
+                   fmt::format("{:.1f} ± {:.1f}", figure(r, "score"), figure(r, "score_std")),
+                   fmt::format("{:.0f} ± {:.0f}", figure(r, "return"), figure(r, "return_std")),
+                   fmt::format("{:.0f}", figure(r, "length")), std::to_string(r.examples), paper.empty() ? "-" : paper});
+  return table.str();
+}
+
 std::vector<app::EvalResult> evaluate_targets(nn::DecisionTransformer& model, const StateNormalizer& norm,
                                               const RlConfig& cfg, int64_t episodes) {
   const bool was_training = model.is_training();
   model.eval();  // dropout off; restored below
   std::vector<app::EvalResult> results;
   for (double target : eval_targets(cfg)) {
-    EnvBatch envs(parse_task(cfg.env), episodes, static_cast<uint64_t>(cfg.eval_seed));
+    EnvBatch envs(parse_task(cfg.env), episodes, episode_seed(cfg));
     DtPolicy policy(model, norm, {.target_return = target, .return_scale = cfg.return_scale, .context = cfg.context,
                                   .device = Device::parse(cfg.device)});
     const RolloutResult r = rollout(envs, policy);

@@ -35,6 +35,11 @@ Agent load_agent(const RlConfig& cfg);
 std::vector<app::EvalResult> evaluate_targets(nn::DecisionTransformer& model, const StateNormalizer& norm,
                                               const RlConfig& cfg, int64_t episodes);
 std::string target_split(double target);
+// A named figure of an evaluation ("score", "return", ...); throws when it has none.
+double figure(const app::EvalResult& r, const std::string& name);
+// The evaluations as a table: one row per target, with the paper's score when `paper` is given.
+std::string score_table(const std::string& task, const std::vector<app::EvalResult>& results,
+                        const std::string& paper = "");
 
 // The official loss: the mean squared error over the action entries of real steps (mask > 0),
 // padding left out. predicted, target [B, K, act]; mask [B, K] of 0/1; real_steps = sum(mask).

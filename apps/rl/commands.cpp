@@ -69,7 +69,7 @@ RolloutResult act(const RlConfig& cfg, const ActOptions& a, bool record) {
   if (cfg.threads > 0) set_num_threads(static_cast<int>(cfg.threads));
   Agent agent;
   const std::unique_ptr<Policy> policy = make_policy(cfg, a, agent);
-  EnvBatch envs(parse_task(cfg.env), a.episodes, static_cast<uint64_t>(cfg.eval_seed));
+  EnvBatch envs(parse_task(cfg.env), a.episodes, episode_seed(cfg));
   app::ProgressBar bar(LocomotionEnv::kMaxEpisodeSteps, 0, cfg.log_every);
   int64_t env_steps = 0;
   RolloutResult r = rollout(envs, *policy, {.record = record, .on_step = [&](int64_t t, int64_t running) {
@@ -184,14 +184,7 @@ int run(const std::vector<std::string>& args) {
     if (command == "eval") {
       if (cfg.threads > 0) set_num_threads(static_cast<int>(cfg.threads));
       Agent agent = load_agent(cfg);
-      app::Table table({"task", "target", "score (x100)", "return", "episode length", "episodes"});
-      for (const app::EvalResult& r : evaluate_targets(*agent.model, agent.normalizer, cfg, cfg.final_episodes)) {
-        const auto& x = r.extra;  // score, score_std, return, return_std, length
-        table.add_row({cfg.task, r.split.substr(7), fmt::format("{:.1f} ± {:.1f}", x[0].second, x[1].second),
-                       fmt::format("{:.0f} ± {:.0f}", x[2].second, x[3].second), fmt::format("{:.0f}", x[4].second),
-                       std::to_string(r.examples)});
-      }
-      std::cout << table.str();
+      std::cout << score_table(cfg.task, evaluate_targets(*agent.model, agent.normalizer, cfg, cfg.final_episodes));
       return 0;
     }
     fs::create_directories(cfg.out_dir);

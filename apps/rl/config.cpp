@@ -91,6 +91,10 @@ std::string data_file(const RlConfig& cfg) {
   return (std::filesystem::path(cfg.data_dir) / fmt::format("{}_{}-v2.hdf5", cfg.env, dataset)).string();
 }
 
+uint64_t episode_seed(const RlConfig& cfg) {
+  return static_cast<uint64_t>(cfg.eval_seed >= 0 ? cfg.eval_seed : cfg.seed + 100);
+}
+
 void add_flags(app::Flags& f, RlConfig& c) {
   f.add("task", &c.task, "<env>-<dataset> (conflux-rl presets lists the paper's 9); names the run");
   f.add("env", &c.env, "hopper | walker2d | halfcheetah");
@@ -122,7 +126,7 @@ void add_flags(app::Flags& f, RlConfig& c) {
   f.add("targets", &c.targets, "returns to condition on, comma-separated (default: the env's two of the paper)");
   f.add("eval-episodes", &c.eval_episodes, "episodes per target after each iteration");
   f.add("final-episodes", &c.final_episodes, "episodes per target after the last iteration");
-  f.add("eval-seed", &c.eval_seed, "episode i resets with eval-seed + i");
+  f.add("eval-seed", &c.eval_seed, "episode i resets with eval-seed + i (-1 = seed + 100, as the official code)");
   f.add("seed", &c.seed, "seed of the initialisation, the sampling and dropout");
   f.add("threads", &c.threads, "CPU threads (0 = CONFLUX_NUM_THREADS or all cores)");
   f.add("device", &c.device, "cpu | cuda | cuda:N");

@@ -43,7 +43,7 @@ struct RlConfig {
   std::string targets;           // comma-separated returns to condition on; "" = the env's two
   int64_t eval_episodes = 10;    // per target after each iteration
   int64_t final_episodes = 100;  // per target after the last
-  int64_t eval_seed = 100;       // episode i of an evaluation resets with eval_seed + i (official: seed + 100)
+  int64_t eval_seed = -1;        // episode i of an evaluation resets with eval_seed + i; -1 = seed + 100 (official env.seed(seed + 100))
 
   // ---- machine
   int64_t seed = 1;
@@ -72,6 +72,7 @@ std::vector<double> eval_targets(const RlConfig& cfg);
 // REF_MIN_SCORE / REF_MAX_SCORE (the same for every dataset of an env).
 double normalized_score(Task env, double episode_return);
 std::string data_file(const RlConfig& cfg);
+uint64_t episode_seed(const RlConfig& cfg);  // the first evaluation episode's reset seed
 
 void add_flags(app::Flags& flags, RlConfig& cfg);
 void validate(const RlConfig& cfg);

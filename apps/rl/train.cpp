@@ -107,21 +107,10 @@ RlTrainReport train(const RlConfig& cfg) {
   report.final = report.summary.final;
 
   const auto paper = find_preset(cfg.task);
-  app::Table table({"task", "target", "score (x100)", "return", "episode length", "episodes", "paper (Flowformer)"});
-  for (const app::EvalResult& r : report.final) {
-    auto figure = [&](const char* name) {
-      for (const auto& [k, v] : r.extra)
-        if (k == name) return v;
-      return 0.0;
-    };
-    table.add_row({cfg.task, r.split.substr(7), fmt::format("{:.1f} ± {:.1f}", figure("score"), figure("score_std")),
-                   fmt::format("{:.0f} ± {:.0f}", figure("return"), figure("return_std")),
-                   fmt::format("{:.0f}", figure("length")), std::to_string(r.examples),
-                   paper ? fmt::format("{:.1f} ± {:.1f}", paper->paper_score, paper->paper_std) : "-"});
-  }
+  const std::string paper_text = paper ? fmt::format("{:.1f} ± {:.1f}", paper->paper_score, paper->paper_std) : "";
+  std::cout << "\n" << score_table(cfg.task, report.final, paper_text);
   report.best_score = report.summary.best.value_or(0.0);
-  std::cout << "\n" << table.str()
-            << fmt::format("best {} score over the iterations: {:.1f} (step {})\n", target_split(targets[0]),
+  std::cout << fmt::format("best {} score over the iterations: {:.1f} (step {})\n", target_split(targets[0]),
                            report.best_score, report.summary.best_step)
             << "best model: " << (fs::path(cfg.out_dir) / "best.h5").string()
             << "\nmetrics:    " << report.summary.log_file.string() << "  (" << app::format_duration(report.summary.wall_s)
