@@ -45,7 +45,7 @@ std::string trajectory_svg(const TrajectoryPlot& plot) {
   s += "\n<rect width=\"100%\" height=\"100%\" fill=\"white\"/>\n";
   s += fmt::format(R"svg(<text x="{}" y="18" font-size="14" text-anchor="middle">{}</text>)svg", kPanelW, plot.title) + "\n";
   s += "<g transform=\"translate(0,24)\">\n";
-  s += panel(0, 0, plot.x, plot.z, "torso x (m)svg", "torso z (m)svg", "#1f77b4");
+  s += panel(0, 0, plot.x, plot.z, "torso x (m)", "torso z (m)", "#1f77b4");
   s += panel(kPanelW, 0, steps, plot.cumulative, "step", "return so far", "#d62728");
   return s + "</g>\n</svg>\n";
 }
