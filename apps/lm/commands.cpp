@@ -6,7 +6,9 @@
 
 #include "apps/common/run_config.h"
 #include "apps/common/run_state.h"
+#include "apps/lm/fairseq_keys.h"
 #include "apps/lm/lm.h"
+#include "nn/checkpoint.h"
 #include "core/error.h"
 
 namespace cfx::lm {
@@ -20,7 +22,8 @@ constexpr const char* kUsage =
     "  prepare   --text DIR | --train F --valid F --test F  --out DATA   dictionary + binarised splits\n"
     "  train     --data DATA [--preset wikitext103|small] [--out RUN] [--resume] ...\n"
     "  eval      --data DATA --out RUN [--split test] [--context-window C]   perplexity (eval-lm)\n"
-    "  generate  --data DATA --out RUN --prompt \"...\" [--temperature T --top-k K --top-p P --gen-tokens N]\n";
+    "  generate  --data DATA --out RUN --prompt \"...\" [--temperature T --top-k K --top-p P --gen-tokens N]\n"
+    "  convert   --checkpoint IN.h5 --to fairseq|conflux --file OUT.h5   rename weights (apps/lm/fairseq_keys.h)\n";
 
 // Keys of config.json that describe one invocation rather than the run.
 bool per_invocation(const std::string& key) {
@@ -44,6 +47,28 @@ LmConfig parse_config(const std::string& command, const std::vector<std::string>
   return cfg;
 }
 
+// Renames a checkpoint's weights between Conflux's and fairseq's transformer_lm keys (the
+// optimizer group of a Conflux checkpoint is left behind: fairseq's is a different format).
+int run_convert(const std::vector<std::string>& args) {
+  std::string in, to, out;
+  app::Flags f("conflux-lm convert", "Writes a checkpoint's weights under fairseq's or Conflux's names (HDF5, one "
+                                     "dataset per key; apps/lm/fairseq_checkpoint.py moves them to and from a fairseq .pt).");
+  f.add("checkpoint", &in, "the HDF5 file to read (a Conflux checkpoint, or fairseq's model dict as HDF5)");
+  f.add("to", &to, "fairseq | conflux: the names to write");
+  f.add("file", &out, "the HDF5 file to write");
+  f.parse(args);
+  if (f.help_requested()) return std::cout << f.help(), 0;
+  CFX_CHECK(!in.empty() && !out.empty(), "conflux-lm convert: --checkpoint and --file are required");
+  CFX_CHECK(to == "fairseq" || to == "conflux", "conflux-lm convert: --to takes fairseq or conflux, got '", to, "'");
+  nn::StateDict weights;
+  for (auto& [key, t] : nn::load_tensors(in))
+    if (key.rfind("optimizer/", 0) != 0) weights.emplace_back(key, t);
+  const nn::StateDict renamed = to == "fairseq" ? to_fairseq(weights) : from_fairseq(weights);
+  nn::save_tensors(renamed, out);
+  std::cout << fmt::format("wrote {}: {} tensors under {} names\n", out, renamed.size(), to);
+  return 0;
+}
+
 }  // namespace
 
 int run(const std::vector<std::string>& args) {
@@ -52,6 +77,7 @@ int run(const std::vector<std::string>& args) {
   const std::vector<std::string> rest(args.begin() + 1, args.end());
   if (command == "-h" || command == "--help" || command == "help") return std::cout << kUsage, 0;
   if (command == "prepare") return run_prepare(rest);
+  if (command == "convert") return run_convert(rest);
   CFX_CHECK(command == "train" || command == "eval" || command == "generate", "conflux-lm: unknown command '", command,
             "'\n", kUsage);
   bool help = false;
