@@ -189,7 +189,8 @@ int run(const std::vector<std::string>& args) {
     }
     fs::create_directories(cfg.out_dir);
     app::write_file_atomically(fs::path(cfg.out_dir) / "config.json", app::config_json_of(cfg));
-    train(cfg);
+    if (cfg.seeds > 1) train_seeds(cfg);
+    else train(cfg);
     return 0;
   }
   CFX_FAIL("conflux-rl: unknown command '", command, "'\n", kUsage);

@@ -128,6 +128,7 @@ void add_flags(app::Flags& f, RlConfig& c) {
   f.add("final-episodes", &c.final_episodes, "episodes per target after the last iteration");
   f.add("eval-seed", &c.eval_seed, "episode i resets with eval-seed + i (-1 = seed + 100, as the official code)");
   f.add("seed", &c.seed, "seed of the initialisation, the sampling and dropout");
+  f.add("seeds", &c.seeds, "runs of consecutive seeds (each in <out>/seed_<s>/), then their mean ± std vs the paper");
   f.add("threads", &c.threads, "CPU threads (0 = CONFLUX_NUM_THREADS or all cores)");
   f.add("device", &c.device, "cpu | cuda | cuda:N");
   f.add("log-every", &c.log_every, "progress line every N steps when stderr is not a terminal");
@@ -149,6 +150,7 @@ void validate(const RlConfig& c) {
   CFX_CHECK(c.lr > 0 && c.weight_decay >= 0 && c.clip >= 0 && c.dropout >= 0 && c.dropout < 1,
             "conflux-rl: --lr must be positive, --weight-decay and --clip >= 0, --dropout in [0, 1)");
   CFX_CHECK(c.eval_episodes > 0 && c.final_episodes > 0, "conflux-rl: --eval-episodes and --final-episodes must be positive");
+  CFX_CHECK(c.seeds >= 1, "conflux-rl: --seeds must be >= 1, got ", c.seeds);
   eval_targets(c);  // throws for a malformed list
 }
 

@@ -47,6 +47,7 @@ struct RlConfig {
 
   // ---- machine
   int64_t seed = 1;
+  int64_t seeds = 1;            // > 1: runs seed, seed+1, ... into <out>/seed_<s>/ and summarises them (the paper: 3)
   int64_t threads = 0;          // 0 = CONFLUX_NUM_THREADS or all cores
   std::string device = "cpu";   // cpu | cuda | cuda:N
   int64_t log_every = 100;      // progress line when stderr is not a terminal

@@ -15,6 +15,7 @@
 #include <string>
 #include <vector>
 
+#include "apps/common/seeds.h"
 #include "apps/common/trainer.h"
 #include "apps/rl/config.h"
 
@@ -33,5 +34,9 @@ struct RlTrainReport {
   double best_score = 0.0;             // first target's score, best over the evaluations
 };
 RlTrainReport train(const RlConfig& cfg);
+
+// --seeds N: one run per seed in <out>/seed_<s>/, then per target the mean and sample std of
+// the final score, and of the best first-target score, next to the paper's (<out>/summary.json).
+app::SeedsReport train_seeds(const RlConfig& cfg);
 
 }  // namespace cfx::rl

@@ -118,4 +118,34 @@ RlTrainReport train(const RlConfig& cfg) {
   return report;
 }
 
+app::SeedsReport train_seeds(const RlConfig& cfg) {
+  const std::vector<double> targets = eval_targets(cfg);
+  const auto paper = find_preset(cfg.task);
+  app::JsonObject about{{"task", cfg.task}};
+  if (paper) about.insert(about.end(), {{"paper_score", paper->paper_score}, {"paper_std", paper->paper_std}});
+  const app::SeedsReport seeds = app::run_seeds(cfg.seed, cfg.seeds, cfg.out_dir, [&](int64_t seed, const fs::path& dir) {
+    RlConfig one = cfg;
+    one.seeds = 1;
+    one.seed = seed;
+    one.out_dir = dir.string();
+    one.log_file.clear();
+    const RlTrainReport r = train(one);
+    app::Figures figures;
+    for (const app::EvalResult& e : r.final) figures.emplace_back(e.split + "_score", figure(e, "score"));
+    figures.emplace_back("best_score", r.best_score);
+    return figures;
+  }, about);
+
+  app::Table table({"task", "seeds", "target", "final score", "best score (first target)", "paper (Flowformer)"});
+  for (double target : targets) {
+    const std::string key = target_split(target) + "_score";
+    table.add_row({cfg.task, fmt::format("{}..{}", cfg.seed, cfg.seed + cfg.seeds - 1), fmt::format("{:g}", target),
+                   fmt::format("{:.1f} ± {:.1f}", seeds.mean(key), seeds.std(key)),
+                   fmt::format("{:.1f} ± {:.1f}", seeds.mean("best_score"), seeds.std("best_score")),
+                   paper ? fmt::format("{:.1f} ± {:.1f}", paper->paper_score, paper->paper_std) : "-"});
+  }
+  std::cout << "\n" << table.str() << "summary: " << (fs::path(cfg.out_dir) / "summary.json").string() << "\n";
+  return seeds;
+}
+
 }  // namespace cfx::rl

@@ -8,6 +8,7 @@
 
 #include "apps/common/cli.h"
 #include "apps/common/run_state.h"
+#include "apps/common/seeds.h"
 #include "apps/uea/data.h"
 #include "apps/uea/uea.h"
 #include "autograd/grad_mode.h"
@@ -132,38 +133,27 @@ UeaTrainReport train(const UeaConfig& cfg) {
 
 SeedsSummary train_seeds(const UeaConfig& cfg) {
   SeedsSummary s;
-  for (int64_t i = 0; i < cfg.seeds; ++i) {
+  const auto paper = paper_accuracy(cfg.dataset);
+  app::JsonObject about{{"dataset", cfg.dataset}};
+  if (paper) about.emplace_back("paper_acc", *paper / 100);
+  const app::SeedsReport seeds = app::run_seeds(cfg.seed, cfg.seeds, cfg.out_dir, [&](int64_t seed, const fs::path& dir) {
     UeaConfig one = cfg;
     one.seeds = 1;
-    one.seed = cfg.seed + i;
-    one.out_dir = (fs::path(cfg.out_dir) / fmt::format("seed_{}", one.seed)).string();
+    one.seed = seed;
+    one.out_dir = dir.string();
     one.log_file.clear();
-    std::cout << fmt::format("\n== seed {} ({} of {})\n", one.seed, i + 1, cfg.seeds) << std::flush;
     s.runs.push_back(train(one));
-  }
-  auto mean_std = [&](double UeaTrainReport::*m) {
-    double mean = 0, ss = 0;
-    for (const auto& r : s.runs) mean += r.*m / static_cast<double>(s.runs.size());
-    for (const auto& r : s.runs) ss += (r.*m - mean) * (r.*m - mean);
-    return std::pair{mean, std::sqrt(ss / static_cast<double>(s.runs.size() - 1))};  // sample std (seeds >= 2)
-  };
-  std::tie(s.best_mean, s.best_std) = mean_std(&UeaTrainReport::best_acc);
-  std::tie(s.last_mean, s.last_std) = mean_std(&UeaTrainReport::last_acc);
+    return app::Figures{{"best_acc", s.runs.back().best_acc}, {"last_acc", s.runs.back().last_acc}};
+  }, about);
+  s.best_mean = seeds.mean("best_acc"), s.best_std = seeds.std("best_acc");
+  s.last_mean = seeds.mean("last_acc"), s.last_std = seeds.std("last_acc");
 
-  const auto paper = paper_accuracy(cfg.dataset);
   app::Table table({"dataset", "seeds", "best test acc", "last test acc", "paper"});
   table.add_row({cfg.dataset, fmt::format("{}..{}", cfg.seed, cfg.seed + cfg.seeds - 1),
                  fmt::format("{:.2f} ± {:.2f}%", 100 * s.best_mean, 100 * s.best_std),
                  fmt::format("{:.2f} ± {:.2f}%", 100 * s.last_mean, 100 * s.last_std),
                  paper ? fmt::format("{:.1f}%", *paper) : "-"});
   std::cout << "\n" << table.str();
-  app::JsonObject json{{"dataset", cfg.dataset}, {"first_seed", cfg.seed}, {"seeds", cfg.seeds},
-                       {"best_acc_mean", s.best_mean}, {"best_acc_std", s.best_std},
-                       {"last_acc_mean", s.last_mean}, {"last_acc_std", s.last_std}};
-  if (paper) json.emplace_back("paper_acc", *paper / 100);
-  for (size_t i = 0; i < s.runs.size(); ++i)
-    json.emplace_back(fmt::format("best_acc_seed_{}", cfg.seed + static_cast<int64_t>(i)), s.runs[i].best_acc);
-  app::write_file_atomically(fs::path(cfg.out_dir) / "summary.json", app::to_json(json) + "\n");
   return s;
 }
 

@@ -203,6 +203,28 @@ TEST_CASE("conflux-rl: --resume continues a run exactly where an uninterrupted o
   CHECK(cut == whole);  // same batches, same dropout, same updates: the same bits
 }
 
+TEST_CASE("conflux-rl --seeds: one run per seed, the final scores' mean and spread in summary.json") {
+  TempDir tmp("rl_seeds");
+  const fs::path data = tmp.path / "hopper.hdf5", out = tmp.path / "runs";
+  record(data, "scripted", 0.3, 4);
+  auto args = small_train(data, out, 1, 10);
+  args.insert(args.end(), {"--seeds", "2"});
+  REQUIRE(run(args) == 0);
+  auto final_score = [](const fs::path& run_dir) {
+    double score = 0;
+    for (const auto& r : read_jsonl(run_dir / "metrics.jsonl"))
+      if (str(r.at("split")) == "target_1000") score = num(r.at("score"));
+    return score;
+  };
+  const double s3 = final_score(out / "seed_3"), s4 = final_score(out / "seed_4");
+  const auto summary = app::parse_json_object(app::read_file(out / "summary.json"));
+  CHECK(str(summary.at("task")) == "hopper-scripted");
+  CHECK(num(summary.at("seeds")) == 2);
+  CHECK(num(summary.at("target_1000_score_mean")) == doctest::Approx((s3 + s4) / 2));
+  CHECK(num(summary.at("target_1000_score_std")) == doctest::Approx(std::abs(s3 - s4) / std::sqrt(2.0)));
+  CHECK(num(summary.at("target_1000_score_seed_4")) == doctest::Approx(s4));
+}
+
 TEST_CASE("conflux-rl: bad flags and files get clear errors") {
   TempDir tmp("rl_errors");
   CHECK_THROWS_WITH_AS(run({"train", "--env", "ant"}), doctest::Contains("expected hopper, walker2d or halfcheetah"), Error);
