@@ -3,14 +3,13 @@
 // the path and what was being done.
 #include "nn/checkpoint.h"
 
-#include <fcntl.h>
 #include <hdf5.h>
-#include <unistd.h>
 
 #include <map>
 #include <sstream>
 
 #include "autograd/grad_mode.h"
+#include "core/detail/atomic_file.h"
 #include "core/detail/hdf5_handle.h"
 #include "ops/creation.h"
 
@@ -57,13 +56,6 @@ hid_t file_type(DType t) {
     case DType::UInt8: case DType::Bool: return H5T_STD_U8LE;
   }
   CFX_FAIL("checkpoint: unsupported dtype ", t);
-}
-
-void fsync_path(const fs::path& p, bool directory) {
-  const int fd = ::open(p.c_str(), directory ? (O_RDONLY | O_DIRECTORY) : O_RDONLY);
-  if (fd < 0) return;  // best effort: durability, not correctness, depends on it
-  ::fsync(fd);
-  ::close(fd);
 }
 
 // ---- reading ------------------------------------------------------------------------------------
@@ -150,38 +142,27 @@ StateDict read_group(hid_t file, const std::map<std::string, DatasetInfo>& all, 
 // ---- writing ------------------------------------------------------------------------------------
 
 void write_atomically(const StateDict& tensors, const fs::path& path) {
-  fs::path tmp = path;
-  tmp += ".tmp";
-  try {
-    {
-      QuietHdf5 quiet;
-      Handle file(H5Fcreate(tmp.c_str(), H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT), H5Fclose, "create the file", tmp);
-      Handle lcpl(H5Pcreate(H5P_LINK_CREATE), H5Pclose, "create a property list", tmp);
-      check(H5Pset_create_intermediate_group(lcpl, 1), "set up group creation", tmp);
-      for (const auto& [key, t] : tensors) {
-        CFX_CHECK(!key.empty() && key.front() != '/', "checkpoint: invalid key '", key, "'");
-        CFX_CHECK(t.defined(), "checkpoint: the tensor for key '", key, "' is undefined");
-        Tensor c = t.detach().cpu().contiguous();  // dense row-major, as HDF5 expects
-        if (c.dtype() == kBool) c = c.to(kUInt8);
-        std::vector<hsize_t> dims(c.shape().begin(), c.shape().end());
-        Handle space(c.dim() == 0 ? H5Screate(H5S_SCALAR) : H5Screate_simple(static_cast<int>(c.dim()), dims.data(), nullptr),
-                     H5Sclose, "create the dataspace of '" + key + "'", tmp);
-        Handle dset(H5Dcreate2(file, key.c_str(), file_type(c.dtype()), space, lcpl, H5P_DEFAULT, H5P_DEFAULT), H5Dclose,
-                    "create the dataset '" + key + "' (is a key also a group prefix of another?)", tmp);
-        if (c.numel() > 0)
-          check(H5Dwrite(dset, memory_type(c.dtype()), H5S_ALL, H5S_ALL, H5P_DEFAULT, c.raw_data()),
-                "write '" + key + "'", tmp);
-      }
-      check(H5Fflush(file, H5F_SCOPE_GLOBAL), "flush", tmp);
+  cfx::detail::write_through_temporary(path, [&](const fs::path& tmp) {
+    QuietHdf5 quiet;
+    Handle file(H5Fcreate(tmp.c_str(), H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT), H5Fclose, "create the file", tmp);
+    Handle lcpl(H5Pcreate(H5P_LINK_CREATE), H5Pclose, "create a property list", tmp);
+    check(H5Pset_create_intermediate_group(lcpl, 1), "set up group creation", tmp);
+    for (const auto& [key, t] : tensors) {
+      CFX_CHECK(!key.empty() && key.front() != '/', "checkpoint: invalid key '", key, "'");
+      CFX_CHECK(t.defined(), "checkpoint: the tensor for key '", key, "' is undefined");
+      Tensor c = t.detach().cpu().contiguous();  // dense row-major, as HDF5 expects
+      if (c.dtype() == kBool) c = c.to(kUInt8);
+      std::vector<hsize_t> dims(c.shape().begin(), c.shape().end());
+      Handle space(c.dim() == 0 ? H5Screate(H5S_SCALAR) : H5Screate_simple(static_cast<int>(c.dim()), dims.data(), nullptr),
+                   H5Sclose, "create the dataspace of '" + key + "'", tmp);
+      Handle dset(H5Dcreate2(file, key.c_str(), file_type(c.dtype()), space, lcpl, H5P_DEFAULT, H5P_DEFAULT), H5Dclose,
+                  "create the dataset '" + key + "' (is a key also a group prefix of another?)", tmp);
+      if (c.numel() > 0)
+        check(H5Dwrite(dset, memory_type(c.dtype()), H5S_ALL, H5S_ALL, H5P_DEFAULT, c.raw_data()),
+              "write '" + key + "'", tmp);
     }
-    fsync_path(tmp, false);
-    fs::rename(tmp, path);
-    fsync_path(path.has_parent_path() ? path.parent_path() : fs::path("."), true);
-  } catch (...) {
-    std::error_code ec;
-    fs::remove(tmp, ec);
-    throw;
-  }
+    check(H5Fflush(file, H5F_SCOPE_GLOBAL), "flush", tmp);
+  });  // the handles close (flushing the file) before the temporary is renamed
 }
 
 StateDict module_state_as_float32(const Module& module) {

@@ -3,14 +3,13 @@
 // become cfx::Error with the path, the dataset and what was being done.
 #include "data/d4rl/d4rl_file.h"
 
-#include <fcntl.h>
 #include <hdf5.h>
-#include <unistd.h>
 
 #include <sstream>
 #include <string>
 #include <utility>
 
+#include "core/detail/atomic_file.h"
 #include "core/detail/hdf5_handle.h"
 #include "core/error.h"
 #include "data/detail/io.h"
@@ -165,13 +164,6 @@ void check_rows(const Dataset& ds, int64_t rows, const fs::path& path) {
 
 constexpr const char* kWrite = "write_d4rl";
 
-void fsync_path(const fs::path& p, bool directory) {
-  const int fd = ::open(p.c_str(), directory ? (O_RDONLY | O_DIRECTORY) : O_RDONLY);
-  if (fd < 0) return;  // best effort: durability, not correctness, depends on it
-  ::fsync(fd);
-  ::close(fd);
-}
-
 // Checks that `v` holds rows x cols values.
 template <class T>
 void check_size(const std::vector<T>& v, int64_t rows, int64_t cols, const char* name) {
@@ -293,18 +285,7 @@ void write_d4rl(const D4rlDataset& d, const fs::path& path) {
   if (!d.qpos.empty()) check_size(d.qpos, n, d.nq, "infos/qpos");
   if (!d.qvel.empty()) check_size(d.qvel, n, d.nv, "infos/qvel");
 
-  fs::path tmp = path;
-  tmp += ".tmp";
-  try {
-    write_file(d, tmp);  // closes the file before the rename
-    fsync_path(tmp, false);
-    fs::rename(tmp, path);
-    fsync_path(path.has_parent_path() ? path.parent_path() : fs::path("."), true);
-  } catch (...) {
-    std::error_code ec;
-    fs::remove(tmp, ec);
-    throw;
-  }
+  cfx::detail::write_through_temporary(path, [&](const fs::path& tmp) { write_file(d, tmp); });  // closes the file
 }
 
 }  // namespace cfx::data::d4rl
