@@ -16,36 +16,14 @@ import argparse
 import json
 import time
 
+import os
+import sys
+
 import torch
 import torch.nn as nn
 
-EPS = 1e-6
-
-
-class FlowAttention(nn.Module):
-    """Causal Flow-Attention as Flowformer_RL computes it (mask ignored: padding is at the end)."""
-
-    def __init__(self, d, heads, dropout):
-        super().__init__()
-        self.h = heads
-        self.q, self.k, self.v, self.o = (nn.Linear(d, d) for _ in range(4))
-        self.drop = nn.Dropout(dropout)
-
-    def forward(self, x):
-        B, L, D = x.shape
-        split = lambda t: t.view(B, L, self.h, -1).transpose(1, 2)
-        q, k, v = torch.sigmoid(split(self.q(x))), torch.sigmoid(split(self.k(x))), split(self.v(x))
-        normal = (torch.arange(L, dtype=x.dtype) + 1.0)[None, None, :]
-        sink_in = 1.0 / torch.einsum("nhld,nhld->nhl", q + EPS, k.cumsum(2) + EPS) * normal
-        source_out = 1.0 / torch.einsum("nhld,nhld->nhl", k + EPS, q.cumsum(2) + EPS) * normal
-        conserved_sink = torch.einsum("nhld,nhld->nhl", q + EPS, (k * source_out[..., None]).cumsum(2) + EPS) / normal
-        conserved_source = torch.einsum("nhld,nhld->nhl", k + EPS, (q * sink_in[..., None]).cumsum(2) + EPS) / normal
-        conserved_source = torch.exp(torch.clamp(conserved_source, -10.0, 10.0))
-        competition = conserved_source / conserved_source.cumsum(-1) * normal
-        kv = torch.einsum("nhld,nhlm->nhldm", k, v * competition[..., None]).cumsum(2)
-        y = torch.einsum("nhld,nhldm->nhlm", q * (sink_in / normal)[..., None], kv) * torch.sigmoid(conserved_sink)[..., None]
-        return self.drop(self.o(y.transpose(1, 2).reshape(B, L, D)))
-
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from flow_attention_torch import CausalFlowSelfAttention  # noqa: E402  (the official equations)
 
 class SoftmaxAttention(nn.Module):
     def __init__(self, d, heads, dropout):
@@ -66,7 +44,8 @@ class Block(nn.Module):
     def __init__(self, d, heads, d_ff, dropout, attention):
         super().__init__()
         self.ln_1, self.ln_2 = nn.LayerNorm(d), nn.LayerNorm(d)
-        self.attn = (FlowAttention if attention == "flow" else SoftmaxAttention)(d, heads, dropout)
+        self.attn = (CausalFlowSelfAttention(d, heads, dropout, clamp=10.0) if attention == "flow"
+                     else SoftmaxAttention(d, heads, dropout))
         self.mlp = nn.Sequential(nn.Linear(d, d_ff), nn.ReLU(), nn.Linear(d_ff, d), nn.Dropout(dropout))
 
     def forward(self, x):

@@ -70,6 +70,24 @@ def flow_attention_causal(q, k, v, clamp=5.0):
     return x * sink_allocation[:, :, :, None]
 
 
+class CausalFlowSelfAttention(torch.nn.Module):
+    """q/k/v/out projections around flow_attention_causal, then dropout: the attention module of
+    Flowformer_NLP (inside fairseq, clamp 5) and Flowformer_RL (clamp 10) alike; used by the
+    model twins lm_train_torch.py and dt_torch.py."""
+
+    def __init__(self, d, heads, dropout, clamp):
+        super().__init__()
+        self.h, self.clamp = heads, clamp
+        self.q, self.k, self.v, self.o = (torch.nn.Linear(d, d) for _ in range(4))
+        self.drop = torch.nn.Dropout(dropout)
+
+    def forward(self, x):
+        B, L, D = x.shape
+        split = lambda t: t.view(B, L, self.h, -1).transpose(1, 2)
+        y = flow_attention_causal(split(self.q(x)), split(self.k(x)), split(self.v(x)), clamp=self.clamp)
+        return self.drop(self.o(y.transpose(1, 2).reshape(B, L, D)))
+
+
 def softmax_attention(q, k, v, causal):
     scores = q @ k.transpose(-2, -1) / q.shape[-1] ** 0.5
     if causal:

@@ -23,28 +23,14 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from flow_attention_torch import flow_attention_causal  # noqa: E402  (the official equations)
-
-
-class Attention(nn.Module):
-    def __init__(self, d, heads, dropout):
-        super().__init__()
-        self.h = heads
-        self.q, self.k, self.v, self.o = (nn.Linear(d, d) for _ in range(4))
-        self.drop = nn.Dropout(dropout)
-
-    def forward(self, x):
-        B, L, D = x.shape
-        split = lambda t: t.view(B, L, self.h, -1).transpose(1, 2)
-        y = flow_attention_causal(split(self.q(x)), split(self.k(x)), split(self.v(x)), clamp=5.0)
-        return self.drop(self.o(y.transpose(1, 2).reshape(B, L, D)))
+from flow_attention_torch import CausalFlowSelfAttention  # noqa: E402  (the official equations)
 
 
 class Layer(nn.Module):
     def __init__(self, d, heads, d_ff, dropout):
         super().__init__()
         self.ln_1, self.ln_2 = nn.LayerNorm(d), nn.LayerNorm(d)
-        self.attn = Attention(d, heads, dropout)
+        self.attn = CausalFlowSelfAttention(d, heads, dropout, clamp=5.0)
         self.ffn = nn.Sequential(nn.Linear(d, d_ff), nn.ReLU(), nn.Linear(d_ff, d), nn.Dropout(dropout))
         self.drop = nn.Dropout(dropout)
 
