@@ -10,6 +10,10 @@
 
 namespace cfx::app {
 
+bool per_invocation_flag(const std::string& key) {
+  return key == "out" || key == "resume" || key == "log" || key == "checkpoint";
+}
+
 bool resume_requested(const std::vector<std::string>& args) {
   bool resume = false;
   for (const std::string& a : args)

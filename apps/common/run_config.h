@@ -24,6 +24,9 @@ bool resume_requested(const std::vector<std::string>& args);
 std::string json_text(const JsonValue& value);
 // The saved flags of a run (<out>/config.json), or nothing when the file does not exist.
 std::map<std::string, JsonValue> saved_config(const std::filesystem::path& out);
+// The flags every app has that describe one invocation rather than the run (--out, --resume,
+// --log, --checkpoint): never taken from a saved config.json. Apps add their own to it.
+bool per_invocation_flag(const std::string& key);
 // Every saved key, except those `per_invocation` names, becomes its flag's default.
 void apply_saved(Flags& flags, const std::map<std::string, JsonValue>& saved,
                  const std::function<bool(const std::string&)>& per_invocation);

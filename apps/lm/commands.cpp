@@ -27,8 +27,8 @@ constexpr const char* kUsage =
 
 // Keys of config.json that describe one invocation rather than the run.
 bool per_invocation(const std::string& key) {
-  return key == "out" || key == "resume" || key == "log" || key == "checkpoint" || key == "split" ||
-         key == "prompt" || key == "gen-tokens" || key == "temperature" || key == "top-k" || key == "top-p";
+  return app::per_invocation_flag(key) || key == "split" || key == "prompt" || key == "gen-tokens" ||
+         key == "temperature" || key == "top-k" || key == "top-p";
 }
 
 LmConfig parse_config(const std::string& command, const std::vector<std::string>& args, bool* help) {

@@ -33,7 +33,7 @@ constexpr const char* kUsage =
 
 // Keys of config.json that describe one invocation rather than the run.
 bool per_invocation(const std::string& key) {
-  return key == "out" || key == "resume" || key == "log" || key == "checkpoint" || key == "split" || key == "task";
+  return app::per_invocation_flag(key) || key == "split" || key == "task";
 }
 
 std::string percent(double x) { return fmt::format("{:.2f}%", 100 * x); }

@@ -28,10 +28,6 @@ constexpr const char* kUsage =
     "  rollout  --env hopper --policy ... [--trajectory traj.jsonl]   one episode: JSONL per step + an SVG picture\n"
     "  presets  the paper's 9 tasks and Flowformer's scores\n";
 
-bool per_invocation(const std::string& key) {
-  return key == "out" || key == "resume" || key == "log" || key == "checkpoint";
-}
-
 // What record and rollout act with, beside the run's settings.
 struct ActOptions {
   std::string policy = "scripted";  // scripted | random | checkpoint
@@ -99,7 +95,7 @@ int run_act(const std::string& command, const std::vector<std::string>& args) {
                                                 : "Rolls a policy out; prints its return and score, writes the first episode.");
   add_flags(flags, cfg);
   add_act_flags(flags, a, command);
-  if (!app::parse_run_flags(flags, args, saved, per_invocation)) return 0;
+  if (!app::parse_run_flags(flags, args, saved, app::per_invocation_flag)) return 0;
   validate(cfg);
   if (command == "record") {
     CFX_CHECK(!a.file.empty(), "conflux-rl record: --file is required (the .hdf5 to write)");
@@ -164,7 +160,7 @@ RlConfig parse_config(const std::string& command, const std::vector<std::string>
                    command == "eval" ? "Scores a run's best.h5 (or --checkpoint) over --final-episodes per target; flags default to the run's config.json."
                                      : "Trains a Decision Transformer with Flow-Attention on a D4RL file; defaults = the paper's recipe.");
   add_flags(flags, cfg);
-  const bool go = app::parse_run_flags(flags, args, saved, per_invocation);
+  const bool go = app::parse_run_flags(flags, args, saved, app::per_invocation_flag);
   if (help) *help = !go;
   if (go) validate(cfg);
   return cfg;

@@ -25,11 +25,6 @@ constexpr const char* kUsage =
     "  generate  --out DIR [--dataset Synthetic --train N --test N --channels C --classes K ...]\n"
     "  presets   the paper's 10 sets: epochs, optimizer, Flowformer accuracy\n";
 
-// Keys of config.json that describe one invocation rather than the run.
-bool per_invocation(const std::string& key) {
-  return key == "out" || key == "resume" || key == "log" || key == "checkpoint";
-}
-
 // A synthetic set in the .ts format: class k of K has per-channel sinusoids whose frequency
 // grows with k, lifts channel k mod C by 1, plus noise; variable lengths and some missing
 // values ('?'), so every part of the pipeline is exercised and a model learns it in a few epochs.
@@ -117,7 +112,7 @@ UeaConfig parse_config(const std::string& command, const std::vector<std::string
                    command == "eval" ? "Evaluates a run's best.h5 (or --checkpoint) on the test set; flags default to the run's config.json."
                                      : "Trains a Flowformer on a UEA set; defaults = the paper's recipe for --dataset.");
   add_flags(flags, cfg);
-  const bool run = app::parse_run_flags(flags, args, saved, per_invocation);
+  const bool run = app::parse_run_flags(flags, args, saved, app::per_invocation_flag);
   if (help) *help = !run;
   if (!run) return cfg;
   validate(cfg);
