@@ -23,10 +23,6 @@ std::vector<double> ScriptedPolicy::act(std::span<const int64_t> alive, const st
   const auto act_dim = static_cast<size_t>(rules.act_dim);
   std::vector<double> actions(alive.size() * act_dim);
   data::detail::Rng rng(gen_);
-  auto gaussian = [&] {
-    const double u1 = 1.0 - rng.uniform(), u2 = rng.uniform();
-    return std::sqrt(-2.0 * std::log(u1)) * std::cos(2.0 * M_PI * u2);
-  };
   for (size_t e = 0; e < alive.size(); ++e) {
     const std::vector<double>& o = obs[e];
     double* a = actions.data() + e * act_dim;
@@ -50,7 +46,7 @@ std::vector<double> ScriptedPolicy::act(std::span<const int64_t> alive, const st
         a[j] = -kp * q - kd * qd + (j % 3 == pitch_joint ? k_pitch * o[1] : 0.0);
       }
     }
-    for (size_t j = 0; j < act_dim; ++j) a[j] = std::clamp(a[j] + (noise_ > 0 ? noise_ * gaussian() : 0.0), -1.0, 1.0);
+    for (size_t j = 0; j < act_dim; ++j) a[j] = std::clamp(a[j] + (noise_ > 0 ? noise_ * rng.normal() : 0.0), -1.0, 1.0);
   }
   ++t_;
   return actions;

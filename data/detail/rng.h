@@ -7,6 +7,7 @@
 #pragma once
 
 #include <array>
+#include <cmath>
 #include <cstdint>
 
 #include "core/error.h"
@@ -31,6 +32,11 @@ class Rng {
     return uniform_from_bits(hi, next_u32());
   }
   double uniform(double lo, double hi) { return lo + (hi - lo) * uniform(); }
+  // Standard normal by Box-Muller from two uniforms (1 - u avoids log 0; the sine twin is dropped).
+  double normal() {
+    const double u1 = 1.0 - uniform(), u2 = uniform();
+    return std::sqrt(-2.0 * std::log(u1)) * std::cos(2.0 * M_PI * u2);
+  }
   // Uniform integer in [lo, hi] (inclusive, like Python's random.randint).
   int64_t randint(int64_t lo, int64_t hi) {
     CFX_CHECK(lo <= hi, "Rng::randint: empty range [", lo, ", ", hi, "]");

@@ -33,7 +33,8 @@ std::vector<double> LocomotionEnv::reset() {
   for (int i = 0; i < m->nq; ++i) data_->qpos[i] = m->qpos0[i] + rng.uniform(-noise, noise);
   for (int i = 0; i < m->nv; ++i) {
     if (rules_->gaussian_qvel) {
-      // Box-Muller: two uniforms, one standard normal (the other is discarded to keep it simple).
+      // Rng::normal()'s Box-Muller, kept inline: (noise * r) * cos rounds differently from
+      // noise * (r * cos), and the seeded episodes are kept bit for bit.
       const double u1 = 1.0 - rng.uniform(), u2 = rng.uniform();
       data_->qvel[i] = noise * std::sqrt(-2.0 * std::log(u1)) * std::cos(2.0 * M_PI * u2);
     } else {
