@@ -203,7 +203,7 @@ void noncausal_forward_t(const Config& c, const Tensor& q, const Tensor& k, cons
   const int64_t BH = c.BH(), L = c.L, S = c.S, D = c.D, M = c.M;
   OnDevice on(q.device());
   const cudaStream_t s = on.stream();
-  const T eps = T(c.eps);
+  const T eps = T(c.eps), after = T(c.dot_offset());
   const uint8_t* pad = ptr<uint8_t>(st.mask);
   st.s_eff = make_empty({c.B}, kInt64, q.device());
   count_valid_kernel<<<blocks_for(c.B), kThreads, 0, s>>>(c.B, S, pad, ptr<int64_t>(st.s_eff));
@@ -220,15 +220,15 @@ void noncausal_forward_t(const Config& c, const Tensor& q, const Tensor& k, cons
   features<T>(s, c, S, k, pad, kf);
   col_sum<T>(s, c, L, ptr<T>(qf), nullptr, T(0), ptr<T>(st.q_sum));  // q_bar
   col_sum<T>(s, c, S, ptr<T>(kf), nullptr, T(0), ptr<T>(st.k_sum));  // k_bar over valid keys
-  // O_j = 1/((k~_j+eps).(q_bar+eps)); a = sum_j k~_j O_j
-  row_dot<T>(s, c, S, ptr<T>(kf), ptr<T>(st.q_sum), D, 0, eps, RowDot::Recip, pad, s_eff, ptr<T>(st.O));
+  // O_j = 1/((k~_j+eps).(q_bar+eps) [+ eps, CV]); a = sum_j k~_j O_j (likewise [+ eps] below)
+  row_dot<T>(s, c, S, ptr<T>(kf), ptr<T>(st.q_sum), D, 0, eps, after, RowDot::Recip, pad, s_eff, ptr<T>(st.O));
   col_sum<T>(s, c, S, ptr<T>(kf), ptr<T>(st.O), T(0), ptr<T>(st.a));
   // I_i = 1/((q~_i+eps).(k_bar+eps)); b = sum_i q~_i I_i; A_i = sigma((q~_i+eps).(a+eps) L/S_eff)
-  row_dot<T>(s, c, L, ptr<T>(qf), ptr<T>(st.k_sum), D, 0, eps, RowDot::Recip, nullptr, s_eff, ptr<T>(st.I));
+  row_dot<T>(s, c, L, ptr<T>(qf), ptr<T>(st.k_sum), D, 0, eps, after, RowDot::Recip, nullptr, s_eff, ptr<T>(st.I));
   col_sum<T>(s, c, L, ptr<T>(qf), ptr<T>(st.I), T(0), ptr<T>(st.b));
-  row_dot<T>(s, c, L, ptr<T>(qf), ptr<T>(st.a), D, 0, eps, RowDot::Sigmoid, nullptr, s_eff, ptr<T>(st.A));
+  row_dot<T>(s, c, L, ptr<T>(qf), ptr<T>(st.a), D, 0, eps, after, RowDot::Sigmoid, nullptr, s_eff, ptr<T>(st.A));
   // O_hat_j = (k~_j+eps).(b+eps), kept before the clamp
-  row_dot<T>(s, c, S, ptr<T>(kf), ptr<T>(st.b), D, 0, eps, RowDot::Plain, pad, s_eff, ptr<T>(st.O_hat));
+  row_dot<T>(s, c, S, ptr<T>(kf), ptr<T>(st.b), D, 0, eps, after, RowDot::Plain, pad, s_eff, ptr<T>(st.O_hat));
 
   // Competition C (0.2 over keys, 0.5 over heads).
   const T clamp = T(c.clamp), neg_inf = -std::numeric_limits<T>::infinity();
@@ -285,7 +285,7 @@ void noncausal_backward_t(const Config& c, const Tensor& q, const Tensor& k, con
     Tensor U = buffer(q, {BH, S, D}), g_ohat = buffer(q, {BH, S});
     gemm_strided_batched<T>(on.ctx, false, true, S, D, M, T(1), ptr<T>(v), M, S * M, ptr<T>(gkv), M, D * M, T(0),
                             ptr<T>(U), D, S * D, BH);
-    row_dot<T>(s, c, S, ptr<T>(kf), ptr<T>(U), S * D, D, T(0), RowDot::Plain, pad, s_eff, ptr<T>(g_ohat));
+    row_dot<T>(s, c, S, ptr<T>(kf), ptr<T>(U), S * D, D, T(0), T(0), RowDot::Plain, pad, s_eff, ptr<T>(g_ohat));
     if (c.heads)
       compete_heads_backward_kernel<T><<<blocks_for(c.B * S), kThreads, 0, s>>>(
           c.B, c.H, S, c.has_clamp, clamp, pad, s_eff, ptr<T>(st.C), ptr<T>(st.O_hat), ptr<T>(g_ohat));
@@ -329,6 +329,7 @@ Config make_config(const Tensor& q, const Tensor& k, const Tensor& v, const Flow
   c.B = q.size(0), c.H = q.size(1), c.L = q.size(2), c.S = k.size(2), c.D = q.size(3), c.M = v.size(3);
   c.causal = o.causal;
   c.eps = o.eps;
+  c.eps_after_dot = o.eps_after_dot;
   c.has_clamp = o.clamp.has_value();
   c.clamp = o.clamp.value_or(0.0);
   c.relu = o.feature_map == FlowAttentionOptions::FeatureMap::ReluEps;

@@ -29,11 +29,13 @@ struct Config {
   int64_t B = 1, H = 1, L = 0, S = 0, D = 0, M = 0;
   bool causal = false;
   double eps = 1e-6;
+  bool eps_after_dot = false;  // CV: eps also added to each of the four normaliser dots
   bool has_clamp = true;
   double clamp = 1.0;
   bool relu = false;   // phi(x) = relu(x) + 1e-6 (LRA) instead of sigmoid
   bool heads = false;  // competition over the heads (LRA, 0.5) instead of over the keys
   int64_t BH() const { return B * H; }
+  double dot_offset() const { return eps_after_dot ? eps : 0.0; }  // added to each normaliser dot
 };
 
 // What the forward keeps for the backward: O(L + S) numbers and one D x M matrix per (b,h)
@@ -211,8 +213,9 @@ void col_sum(cudaStream_t s, const Config& c, int64_t R, const T* x, const T* w,
   }
 }
 
-// One warp per row of x [BH, R, D]: dot = sum_d (x[d] + shift) * (y[d] + shift), y the row
-// y + bh * y_bh + r * y_row (y_row = 0: one vector per (b,h)). Then, by mode:
+// One warp per row of x [BH, R, D]: dot = sum_d (x[d] + shift) * (y[d] + shift) + after, y the
+// row y + bh * y_bh + r * y_row (y_row = 0: one vector per (b,h)); after = Config::dot_offset()
+// for the four normalisers, 0 otherwise. Then, by mode:
 enum class RowDot {
   Recip,    // out = 1 / dot            (I, O of 0.2); 0 for padded rows
   Sigmoid,  // out = sigma(dot * L / S_eff[b])   (A of 0.2)
@@ -222,8 +225,8 @@ constexpr int kWarpsPerBlock = kThreads / 32;
 
 template <class T>
 __global__ void row_dot_kernel(int64_t rows, int64_t R, int64_t D, int64_t H, const T* x, const T* y, int64_t y_bh,
-                               int64_t y_row, T shift, RowDot mode, const uint8_t* pad, const int64_t* s_eff,
-                               int64_t L, T* out) {
+                               int64_t y_row, T shift, T after, RowDot mode, const uint8_t* pad,
+                               const int64_t* s_eff, int64_t L, T* out) {
   const int lane = threadIdx.x % 32;
   for (int64_t row = static_cast<int64_t>(blockIdx.x) * kWarpsPerBlock + threadIdx.x / 32; row < rows;
        row += static_cast<int64_t>(gridDim.x) * kWarpsPerBlock) {  // uniform per warp
@@ -232,7 +235,7 @@ __global__ void row_dot_kernel(int64_t rows, int64_t R, int64_t D, int64_t H, co
     const T* yr = y + bh * y_bh + r * y_row;
     T acc = 0;
     for (int64_t d = lane; d < D; d += 32) acc += (xr[d] + shift) * (yr[d] + shift);
-    const T dot = warp_sum(acc);
+    const T dot = warp_sum(acc) + after;
     if (lane == 0) {
       const bool padded = pad && pad[b * R + r];
       switch (mode) {
@@ -246,10 +249,10 @@ __global__ void row_dot_kernel(int64_t rows, int64_t R, int64_t D, int64_t H, co
 
 template <class T>
 void row_dot(cudaStream_t s, const Config& c, int64_t R, const T* x, const T* y, int64_t y_bh, int64_t y_row, T shift,
-             RowDot mode, const uint8_t* pad, const int64_t* s_eff, T* out) {
+             T after, RowDot mode, const uint8_t* pad, const int64_t* s_eff, T* out) {
   const int64_t rows = c.BH() * R;
   row_dot_kernel<T><<<blocks_for(rows, kWarpsPerBlock), kThreads, 0, s>>>(rows, R, c.D, c.H, x, y, y_bh, y_row, shift,
-                                                                          mode, pad, s_eff, c.L, out);
+                                                                          after, mode, pad, s_eff, c.L, out);
   CFX_CUDA_CHECK_LAUNCH();
 }
 

@@ -273,41 +273,42 @@ void causal_scan(OnDevice& on, const Config& c, int64_t E, int64_t F, bool rever
 
 // ---- row kernels -----------------------------------------------------------------------------
 
-// (x + eps).(y + eps) of two D-rows over the lanes of a warp (every lane gets it).
+// (x + eps).(y + eps) + after of two D-rows over the lanes of a warp (every lane gets it);
+// after = Config::dot_offset() (CV: eps).
 template <class T>
-__device__ T warp_dot_eps(const T* x, const T* y, int64_t D, T eps, int lane) {
+__device__ T warp_dot_eps(const T* x, const T* y, int64_t D, T eps, T after, int lane) {
   T part = 0;
   for (int64_t d = lane; d < D; d += 32) part += (x[d] + eps) * (y[d] + eps);
-  return warp_sum(part);
+  return warp_sum(part) + after;
 }
 
 // Forward, incoming and outgoing flow from the prefix sums K~_i, Q~_i (k_pre, q_pre):
-//   I_i = n/((q~_i+eps).(K~_i+eps)),  O_i = n/((k~_i+eps).(Q~_i+eps))
+//   I_i = n/((q~_i+eps).(K~_i+eps) + after),  O_i = n/((k~_i+eps).(Q~_i+eps) + after)
 template <class T>
-__global__ void causal_flow_kernel(int64_t rows, int64_t L, int64_t D, T eps, const T* qf, const T* kf,
+__global__ void causal_flow_kernel(int64_t rows, int64_t L, int64_t D, T eps, T after, const T* qf, const T* kf,
                                    const T* k_pre, const T* q_pre, T* I, T* O) {
   const int lane = threadIdx.x % 32;
   for (int64_t row = static_cast<int64_t>(blockIdx.x) * kWarpsPerBlock + threadIdx.x / 32; row < rows;
        row += static_cast<int64_t>(gridDim.x) * kWarpsPerBlock) {  // uniform per warp
     const T n = T(row % L + 1);
-    const T u = warp_dot_eps(qf + row * D, k_pre + row * D, D, eps, lane);
-    const T w = warp_dot_eps(kf + row * D, q_pre + row * D, D, eps, lane);
+    const T u = warp_dot_eps(qf + row * D, k_pre + row * D, D, eps, after, lane);
+    const T w = warp_dot_eps(kf + row * D, q_pre + row * D, D, eps, after, lane);
     if (lane == 0) I[row] = n / u, O[row] = n / w;
   }
 }
 
 // Forward, from P_i = sum_{j<=i} O_j k~_j and R_i = sum_{j<=i} I_j q~_j:
-//   A_i = sigma((q~_i+eps).(P_i+eps)/n), O_hat_i = (k~_i+eps).(R_i+eps)/n,
+//   A_i = sigma(((q~_i+eps).(P_i+eps) + after)/n), O_hat_i = ((k~_i+eps).(R_i+eps) + after)/n,
 //   E_i = exp(clamp(O_hat_i)) (no max-subtraction: official).
 template <class T>
-__global__ void causal_allocation_kernel(int64_t rows, int64_t L, int64_t D, T eps, bool has_clamp, T clamp,
+__global__ void causal_allocation_kernel(int64_t rows, int64_t L, int64_t D, T eps, T after, bool has_clamp, T clamp,
                                          const T* qf, const T* kf, const T* P, const T* R, T* A, T* O_hat, T* E) {
   const int lane = threadIdx.x % 32;
   for (int64_t row = static_cast<int64_t>(blockIdx.x) * kWarpsPerBlock + threadIdx.x / 32; row < rows;
        row += static_cast<int64_t>(gridDim.x) * kWarpsPerBlock) {  // uniform per warp
     const T n = T(row % L + 1);
-    const T a = warp_dot_eps(qf + row * D, P + row * D, D, eps, lane);
-    const T o = warp_dot_eps(kf + row * D, R + row * D, D, eps, lane) / n;
+    const T a = warp_dot_eps(qf + row * D, P + row * D, D, eps, after, lane);
+    const T o = warp_dot_eps(kf + row * D, R + row * D, D, eps, after, lane) / n;
     if (lane == 0) A[row] = d_sigmoid(a / n), O_hat[row] = o, E[row] = d_exp(clamp_source(has_clamp, clamp, o));
   }
 }
@@ -402,7 +403,7 @@ void causal_forward_t(const Config& c, const Tensor& q, const Tensor& k, const T
   const int64_t BH = c.BH(), L = c.L, D = c.D, M = c.M, rows = BH * L;
   OnDevice on(q.device());
   const cudaStream_t s = on.stream();
-  const T eps = T(c.eps);
+  const T eps = T(c.eps), after = T(c.dot_offset());
   const unsigned row_blocks = blocks_for(rows, kWarpsPerBlock);
   st.I = buffer(q, {BH, L}), st.A = buffer(q, {BH, L}), st.O = buffer(q, {BH, L});
   st.O_hat = buffer(q, {BH, L}), st.C = buffer(q, {BH, L}), st.D_prefix = buffer(q, {BH, L});
@@ -415,14 +416,14 @@ void causal_forward_t(const Config& c, const Tensor& q, const Tensor& k, const T
     Tensor X1 = buffer(q, {BH, L, D}), X2 = buffer(q, {BH, L, D});
     prefix_scan<T>(s, q, scan_of<T>(c, D, ptr<T>(kf), ptr<T>(X1)));
     prefix_scan<T>(s, q, scan_of<T>(c, D, ptr<T>(qf), ptr<T>(X2)));
-    causal_flow_kernel<T><<<row_blocks, kThreads, 0, s>>>(rows, L, D, eps, ptr<T>(qf), ptr<T>(kf), ptr<T>(X1),
+    causal_flow_kernel<T><<<row_blocks, kThreads, 0, s>>>(rows, L, D, eps, after, ptr<T>(qf), ptr<T>(kf), ptr<T>(X1),
                                                           ptr<T>(X2), ptr<T>(st.I), ptr<T>(st.O));
     CFX_CUDA_CHECK_LAUNCH();
     prefix_scan<T>(s, q, scan_of<T>(c, D, ptr<T>(kf), ptr<T>(X1), ptr<T>(st.O)));  // P - eps
     prefix_scan<T>(s, q, scan_of<T>(c, D, ptr<T>(qf), ptr<T>(X2), ptr<T>(st.I)));  // R - eps
-    causal_allocation_kernel<T><<<row_blocks, kThreads, 0, s>>>(rows, L, D, eps, c.has_clamp, T(c.clamp), ptr<T>(qf),
-                                                                ptr<T>(kf), ptr<T>(X1), ptr<T>(X2), ptr<T>(st.A),
-                                                                ptr<T>(st.O_hat), ptr<T>(st.C));
+    causal_allocation_kernel<T><<<row_blocks, kThreads, 0, s>>>(rows, L, D, eps, after, c.has_clamp, T(c.clamp),
+                                                                ptr<T>(qf), ptr<T>(kf), ptr<T>(X1), ptr<T>(X2),
+                                                                ptr<T>(st.A), ptr<T>(st.O_hat), ptr<T>(st.C));
     CFX_CUDA_CHECK_LAUNCH();
   }
   // C_i = n E_i / D_i (C holds E until here)

@@ -19,7 +19,7 @@ constexpr int kStepBlock = 128;
 template <class T>
 struct StepArgs {
   int64_t Tn = 0, D = 0, M = 0, position = 0;
-  T eps = 0, clamp = 0;
+  T eps = 0, after = 0, clamp = 0;  // after: + eps on each normaliser dot (CV), else 0
   bool has_clamp = true, relu = false;
   const T *q = nullptr, *k = nullptr, *v = nullptr;  // [BH,Tn,D], [BH,Tn,D], [BH,Tn,M]
   T* y = nullptr;                                    // [BH,Tn,M]
@@ -48,16 +48,16 @@ __global__ void step_kernel(StepArgs<T> a) {
       dot_i += (qd + eps) * (k_sum[d] + eps);
       dot_o += (kd + eps) * (q_sum[d] + eps);
     }
-    const T I = n / block_reduce<kStepBlock>(dot_i, SumOp{});
-    const T O = n / block_reduce<kStepBlock>(dot_o, SumOp{});
+    const T I = n / (block_reduce<kStepBlock>(dot_i, SumOp{}) + a.after);
+    const T O = n / (block_reduce<kStepBlock>(dot_o, SumOp{}) + a.after);
     T dot_a = 0, dot_c = 0;
     for (int64_t d = t; d < D; d += kStepBlock) {  // the same d as above: this thread's own writes
       P[d] += O * kf[d], R[d] += I * qf[d];
       dot_a += (qf[d] + eps) * (P[d] + eps);
       dot_c += (kf[d] + eps) * (R[d] + eps);
     }
-    const T A = d_sigmoid(block_reduce<kStepBlock>(dot_a, SumOp{}) / n);
-    const T o_hat = block_reduce<kStepBlock>(dot_c, SumOp{}) / n;
+    const T A = d_sigmoid((block_reduce<kStepBlock>(dot_a, SumOp{}) + a.after) / n);
+    const T o_hat = (block_reduce<kStepBlock>(dot_c, SumOp{}) + a.after) / n;
     const T e = d_exp(clamp_source(a.has_clamp, a.clamp, o_hat));  // no max-subtraction: official
     E += e;
     const T C = n * e / E;
@@ -83,7 +83,8 @@ void step_t(const Tensor& q, const Tensor& k, const Tensor& v, const FlowAttenti
   const int64_t BH = q.size(0) * q.size(1);
   StepArgs<T> a;
   a.Tn = q.size(2), a.D = q.size(3), a.M = v.size(3), a.position = st.position;
-  a.eps = T(opts.eps), a.has_clamp = opts.clamp.has_value(), a.clamp = T(opts.clamp.value_or(0.0));
+  a.eps = T(opts.eps), a.after = T(opts.eps_after_dot ? opts.eps : 0.0);
+  a.has_clamp = opts.clamp.has_value(), a.clamp = T(opts.clamp.value_or(0.0));
   a.relu = opts.feature_map == FlowAttentionOptions::FeatureMap::ReluEps;
   a.q = ptr<T>(q), a.k = ptr<T>(k), a.v = ptr<T>(v), a.y = ptr<T>(y);
   a.k_sum = ptr<T>(st.key_sum), a.q_sum = ptr<T>(st.query_sum);

@@ -124,9 +124,7 @@ struct FlowformerVisionConfig {
   double layer_scale_init = 1e-5;  // LayerScale on the MLP branch only
   double layer_norm_eps = 1e-6;
   AttentionKind attention = AttentionKind::Flow;
-  // The official CV variant adds +1e-6 after each normaliser dot product; FlowAttentionOptions
-  // has no switch for that yet, so the core variant (clamp ±1) is used.
-  FlowAttentionOptions flow = FlowAttentionOptions::core();
+  FlowAttentionOptions flow = FlowAttentionOptions::vision();  // core + eps after each normaliser dot
 };
 
 class FlowformerVision : public Module {

@@ -6,6 +6,13 @@
 //   q [B,H,L,D], k [B,H,S,D], v [B,H,S,M]  ->  y [B,H,L,M]
 // The equations (and which official variant each option reproduces) are in
 // ../shared/BENCHMARKS.md section 0; ops/cpu/flow_attention_cpu.cpp implements them.
+//
+// Variants (preset: official folder -> what differs from core):
+//   core():        Flow_Attention.py           sigmoid, clamp(Ô, ±1), softmax over keys
+//   vision():      Flowformer_CV               + eps after each normaliser dot product
+//   time_series(): Flowformer_TimeSeries       no clamp
+//   nlp() / rl():  Flowformer_NLP / _RL        causal, clamp ±5 / ±10
+//   lra():         Flowformer_LRA (JAX)        relu(x)+1e-6, no clamp, softmax over heads
 #pragma once
 
 #include <optional>
@@ -23,6 +30,10 @@ struct FlowAttentionOptions {
   // Bound c on the conserved source, clamp(Ô, -c, c): 1 core (default), 5 NLP, 10 RL,
   // std::nullopt for TimeSeries and LRA (no clamp).
   std::optional<double> clamp = 1.0;
+  // CV (BENCHMARKS.md 0.2): + eps after each of the four normaliser dot products,
+  // I = 1/((q+eps).(k_bar+eps) + eps), ..., O_hat = clamp((k+eps).(b+eps) + eps). Causal and
+  // the step add it to the dot before the n_i scaling: I = n/(dot + eps), I_hat = (dot + eps)/n.
+  bool eps_after_dot = false;
   FeatureMap feature_map = FeatureMap::Sigmoid;
   Competition competition = Competition::Sequence;
   // [B, S] bool, true = padded key. Padded keys are excluded from every sum (the official
@@ -31,6 +42,7 @@ struct FlowAttentionOptions {
 
   // Presets matching the official variants.
   static FlowAttentionOptions core() { return {}; }
+  static FlowAttentionOptions vision() { FlowAttentionOptions o; o.eps_after_dot = true; return o; }
   static FlowAttentionOptions nlp() { FlowAttentionOptions o; o.causal = true; o.clamp = 5.0; return o; }
   static FlowAttentionOptions rl() { FlowAttentionOptions o; o.causal = true; o.clamp = 10.0; return o; }
   static FlowAttentionOptions time_series() { FlowAttentionOptions o; o.clamp = std::nullopt; return o; }

@@ -35,6 +35,9 @@ inline std::vector<FlowCase> flow_variant_cases() {
       {"core L==S", 2, 3, 6, 6, 4, 3, FA::core()},
       {"core L<S", 1, 2, 4, 7, 3, 5, FA::core()},
       {"core L>S", 1, 2, 7, 4, 3, 2, FA::core()},
+      {"vision (cv): + eps after each dot", 2, 3, 6, 6, 4, 3, FA::vision()},
+      // eps = 0.1 makes the CV offsets O(1), so a kernel that drops one shows far above tolerance.
+      {"vision, eps 0.1, L<S", 1, 2, 4, 7, 3, 5, with(FA::vision(), [](FA& o) { o.eps = 0.1; })},
       {"no clamp (time series)", 2, 2, 5, 5, 4, 3, FA::time_series()},
       {"clamp 5 non-causal", 1, 2, 5, 6, 4, 3, with(FA::core(), [](FA& o) { o.clamp = 5.0; })},
       {"lra: relu+eps, heads competition", 2, 3, 5, 5, 4, 3, FA::lra()},
@@ -44,8 +47,14 @@ inline std::vector<FlowCase> flow_variant_cases() {
       {"causal nlp (clamp 5)", 1, 3, 6, 6, 3, 4, FA::nlp()},
       {"causal rl (clamp 10)", 1, 2, 9, 9, 2, 3, FA::rl()},
       {"causal no clamp", 1, 2, 5, 5, 4, 4, with(FA::nlp(), [](FA& o) { o.clamp = std::nullopt; })},
+      {"causal, eps after dot (cv), eps 0.1", 1, 2, 6, 6, 3, 4, with(FA::nlp(), [](FA& o) {
+         o.eps_after_dot = true;
+         o.eps = 0.1; })},
       {"mask", 2, 2, 5, 6, 3, 3, with(FA::core(), [](FA& o) { o.key_padding_mask = make_mask(2, 6, {4, 6}); })},
       {"mask, lra", 2, 3, 5, 5, 3, 2, with(FA::lra(), [](FA& o) { o.key_padding_mask = make_mask(2, 5, {3, 5}); })},
+      {"mask, vision, eps 0.1", 2, 2, 5, 6, 3, 3, with(FA::vision(), [](FA& o) {
+         o.eps = 0.1;
+         o.key_padding_mask = make_mask(2, 6, {4, 6}); })},
   };
 }
 

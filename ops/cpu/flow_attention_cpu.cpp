@@ -146,13 +146,13 @@ template <class T>
 void noncausal_stats(const FlowAttentionConfig& c, const HeadSlice<T, T>& h, T* qf /*[L,D]*/,
                      T* kf /*[S,D]*/) {
   const int64_t L = c.L, S = c.S, D = c.D;
-  const T eps = T(c.eps);
+  const T eps = T(c.eps), after = T(c.dot_offset());
   std::fill_n(h.q_sum, D, T(0));
   for (int64_t i = 0; i < L; ++i) {
     feature_map(c.feature_map, h.q + i * D, qf + i * D, D);
     axpy(T(1), qf + i * D, h.q_sum, D);
   }
-  // O_j = 1/((k_j+eps).(q_bar+eps)); a = sum_j k_j O_j
+  // O_j = 1/((k_j+eps).(q_bar+eps) [+ eps, CV]); a = sum_j k_j O_j (likewise [+ eps] below)
   std::fill_n(h.k_sum, D, T(0));
   std::fill_n(h.a, D, T(0));
   for (int64_t j = 0; j < S; ++j) {
@@ -164,7 +164,7 @@ void noncausal_stats(const FlowAttentionConfig& c, const HeadSlice<T, T>& h, T* 
     }
     feature_map(c.feature_map, h.k + j * D, kj, D);
     axpy(T(1), kj, h.k_sum, D);
-    h.O[j] = T(1) / dot_eps(kj, h.q_sum, D, eps);
+    h.O[j] = T(1) / dot_eps(kj, h.q_sum, D, eps, after);
     axpy(h.O[j], kj, h.a, D);
   }
   // I_i = 1/((q_i+eps).(k_bar+eps)); b = sum_i q_i I_i; A_i = sigma((q_i+eps).(a+eps) * L/S)
@@ -172,13 +172,13 @@ void noncausal_stats(const FlowAttentionConfig& c, const HeadSlice<T, T>& h, T* 
   std::fill_n(h.b, D, T(0));
   for (int64_t i = 0; i < L; ++i) {
     const T* qi = qf + i * D;
-    h.I[i] = T(1) / dot_eps(qi, h.k_sum, D, eps);
+    h.I[i] = T(1) / dot_eps(qi, h.k_sum, D, eps, after);
     axpy(h.I[i], qi, h.b, D);
-    h.A[i] = sigmoid(dot_eps(qi, h.a, D, eps) * l_over_s);
+    h.A[i] = sigmoid(dot_eps(qi, h.a, D, eps, after) * l_over_s);
   }
   // O_hat_j = (k_j+eps).(b+eps), kept before the clamp
   for (int64_t j = 0; j < S; ++j)
-    h.O_hat[j] = padded(h, j) ? T(0) : dot_eps(kf + j * D, h.b, D, eps);
+    h.O_hat[j] = padded(h, j) ? T(0) : dot_eps(kf + j * D, h.b, D, eps, after);
 }
 
 // C = S_eff * softmax_j(clamp(O_hat)) over the valid keys, max-subtracted like torch.softmax.
@@ -496,7 +496,7 @@ template <class T>
 void causal_stats(const FlowAttentionConfig& c, const HeadSlice<T, T>& h, T* qf /*[L,D]*/,
                   T* kf /*[L,D]*/, T* sums) {
   const int64_t D = c.D;
-  const T eps = T(c.eps);
+  const T eps = T(c.eps), after = T(c.dot_offset());  // CV: each dot + eps, before the n scaling
   T *k_pre = sums, *q_pre = k_pre + D, *P = q_pre + D, *R = P + D;  // [D] prefix sums
   std::fill_n(sums, 4 * D, T(0));
   T e_pre = 0;
@@ -507,12 +507,12 @@ void causal_stats(const FlowAttentionConfig& c, const HeadSlice<T, T>& h, T* qf 
     feature_map(c.feature_map, h.k + i * D, ki, D);
     axpy(T(1), ki, k_pre, D);
     axpy(T(1), qi, q_pre, D);
-    h.I[i] = n / dot_eps(qi, k_pre, D, eps);
-    h.O[i] = n / dot_eps(ki, q_pre, D, eps);
+    h.I[i] = n / dot_eps(qi, k_pre, D, eps, after);
+    h.O[i] = n / dot_eps(ki, q_pre, D, eps, after);
     axpy(h.O[i], ki, P, D);  // P_i - eps = sum_{j<=i} k~_j O_j
     axpy(h.I[i], qi, R, D);  // R_i - eps = sum_{j<=i} q~_j I_j
-    h.A[i] = sigmoid(dot_eps(qi, P, D, eps) / n);
-    h.O_hat[i] = dot_eps(ki, R, D, eps) / n;
+    h.A[i] = sigmoid(dot_eps(qi, P, D, eps, after) / n);
+    h.O_hat[i] = dot_eps(ki, R, D, eps, after) / n;
     const T e = std::exp(clamp_source(c, h.O_hat[i]));  // no max-subtraction: official
     e_pre += e;
     h.D_prefix[i] = e_pre;

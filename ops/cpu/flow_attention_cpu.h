@@ -62,11 +62,13 @@ struct FlowAttentionConfig {
   int64_t B = 1, H = 1, L = 0, S = 0, D = 0, M = 0;
   bool causal = false;    // 0.3; requires L == S, Sequence competition and no mask
   double eps = 1e-6;      // the epsilon added to both sides of every normaliser dot product
+  bool eps_after_dot = false;  // CV: + eps after each of the 4 normaliser dots (dot_offset)
   bool has_clamp = true;  // false: O_hat unbounded (TimeSeries, LRA)
   double clamp = 1.0;     // c in clamp(O_hat, -c, c): 1 core/CV/TorchModule, 5 NLP, 10 RL
   FlowFeatureMap feature_map = FlowFeatureMap::Sigmoid;
   FlowCompetition competition = FlowCompetition::Sequence;
   const uint8_t* key_padding_mask = nullptr;  // [B,S], 1 = padded key (excluded); non-causal only
+  double dot_offset() const { return eps_after_dot ? eps : 0.0; }  // added to each normaliser dot
 };
 
 // What the forward keeps for the backward (STYLE practice 2): O(L+S) numbers and one D x M

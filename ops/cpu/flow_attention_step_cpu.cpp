@@ -3,7 +3,7 @@
 // new token i at position n - 1 (n = position + i + 1), in the order causal_stats of
 // ops/cpu/flow_attention_cpu.cpp computes them, so that both round alike:
 //   q~ = phi(q_i), k~ = phi(k_i);  K~ += k~;  Q~ += q~
-//   I = n / ((q~+eps).(K~+eps));  O = n / ((k~+eps).(Q~+eps))
+//   I = n / ((q~+eps).(K~+eps));  O = n / ((k~+eps).(Q~+eps))   (CV: each of the 4 dots + eps)
 //   P += O k~;  R += I q~
 //   A = sigmoid((q~+eps).(P+eps) / n);  O^ = (k~+eps).(R+eps) / n
 //   e = exp(clamp(O^));  E += e;  C = n e / E
@@ -27,7 +27,7 @@ template <class T>
 void step_head(const FlowAttentionConfig& c, int64_t position, const T* q, const T* k, const T* v, T* y, T* k_sum,
                T* q_sum, T* P, T* R, T& E, T* kv, T* ws) {
   const int64_t D = c.D, M = c.M;
-  const T eps = T(c.eps);
+  const T eps = T(c.eps), after = T(c.dot_offset());  // CV: each dot + eps, as causal_stats
   T *qf = ws, *kf = qf + D, *cv = kf + D;
   for (int64_t i = 0; i < c.L; ++i) {
     const T n = T(position + i + 1);
@@ -35,12 +35,12 @@ void step_head(const FlowAttentionConfig& c, int64_t position, const T* q, const
     feature_map(c.feature_map, k + i * D, kf, D);
     axpy(T(1), kf, k_sum, D);
     axpy(T(1), qf, q_sum, D);
-    const T I = n / dot_eps(qf, k_sum, D, eps);
-    const T O = n / dot_eps(kf, q_sum, D, eps);
+    const T I = n / dot_eps(qf, k_sum, D, eps, after);
+    const T O = n / dot_eps(kf, q_sum, D, eps, after);
     axpy(O, kf, P, D);
     axpy(I, qf, R, D);
-    const T A = sigmoid(dot_eps(qf, P, D, eps) / n);
-    const T o_hat = dot_eps(kf, R, D, eps) / n;
+    const T A = sigmoid(dot_eps(qf, P, D, eps, after) / n);
+    const T o_hat = dot_eps(kf, R, D, eps, after) / n;
     const T e = std::exp(clamp_source(c, o_hat));  // no max-subtraction: official
     E += e;
     const T C = n * e / E;

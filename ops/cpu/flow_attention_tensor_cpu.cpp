@@ -28,6 +28,7 @@ FlowAttentionConfig make_config(const Tensor& q, const Tensor& k, const Tensor& 
   c.M = v.size(3);
   c.causal = o.causal;
   c.eps = o.eps;
+  c.eps_after_dot = o.eps_after_dot;
   c.has_clamp = o.clamp.has_value();
   c.clamp = o.clamp.value_or(0.0);
   c.feature_map = o.feature_map == FlowAttentionOptions::FeatureMap::Sigmoid ? FlowFeatureMap::Sigmoid

@@ -51,9 +51,10 @@ inline T dot(const T* __restrict x, const T* __restrict y, int64_t n) {
   return s;
 }
 
-// (x+eps).(y+eps): every normaliser of 0.2/0.3 adds eps to each component of both sides.
+// (x+eps).(y+eps) + after: every normaliser of 0.2/0.3 adds eps to each component of both
+// sides; the CV variant adds after = eps to the dot as well (FlowAttentionConfig::dot_offset).
 template <class T>
-inline T dot_eps(const T* __restrict x, const T* __restrict y, int64_t n, T eps) {
+inline T dot_eps(const T* __restrict x, const T* __restrict y, int64_t n, T eps, T after) {
   T acc[kLanes<T>] = {};
   int64_t d = 0;
   for (; d + kLanes<T> <= n; d += kLanes<T>)
@@ -61,7 +62,7 @@ inline T dot_eps(const T* __restrict x, const T* __restrict y, int64_t n, T eps)
   T s = 0;
   for (; d < n; ++d) s += (x[d] + eps) * (y[d] + eps);
   for (int64_t t = 0; t < kLanes<T>; ++t) s += acc[t];
-  return s;
+  return s + after;
 }
 
 // y += alpha * (x + shift)

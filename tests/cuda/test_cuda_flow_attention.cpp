@@ -25,6 +25,10 @@ std::vector<Case> cases() {
        with(FA::core(), [](FA& o) { o.key_padding_mask = make_mask(3, 5, {2, 0, 5}); })},
       {"wide heads D=40 M=36", 2, 2, 70, 50, 40, 36, FA::core()},
       {"wide heads, lra", 2, 4, 33, 33, 40, 36, FA::lra()},
+      {"wide heads, vision, eps 0.1", 2, 2, 50, 50, 40, 36, with(FA::vision(), [](FA& o) { o.eps = 0.1; })},
+      {"causal, wide heads, eps after dot (L=100)", 1, 2, 100, 100, 40, 36, with(FA::nlp(), [](FA& o) {
+         o.eps_after_dot = true;
+         o.eps = 0.1; })},
       {"causal, 4 chunks (L=100), D=40 M=36", 1, 2, 100, 100, 40, 36, FA::nlp()},
       {"causal, long (L=300), narrow", 2, 1, 300, 300, 2, 3, FA::rl()},
       {"causal, whole chunks (L=128, no padding)", 1, 2, 128, 128, 8, 6, FA::nlp()},
@@ -177,6 +181,9 @@ TEST_CASE("cuda flow_attention_step == CPU step == the full causal forward, ever
       {"clamp 10 (rl)", FA::rl()},
       {"no clamp", with(FA::nlp(), [](FA& o) { o.clamp = std::nullopt; })},
       {"relu+eps map", with(FA::nlp(), [](FA& o) { o.feature_map = FA::FeatureMap::ReluEps; })},
+      {"eps after dot (cv), eps 0.1", with(FA::nlp(), [](FA& o) {
+         o.eps_after_dot = true;
+         o.eps = 0.1; })},
   };
   // D = 150 > the kernel's 128 threads (two strides over D), D*M crosses the block many times.
   const std::vector<std::array<int64_t, 5>> shapes = {{2, 3, 40, 5, 4}, {1, 2, 9, 150, 7}};

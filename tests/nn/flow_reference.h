@@ -1,7 +1,9 @@
 // A scalar, loop-by-loop transcription of the official core `Flow_Attention` module
 // (thuml/Flowformer Flow_Attention.py; ../shared/BENCHMARKS.md section 0.2): projections
-// with PyTorch [out, in] weights, sigmoid feature map, clamp(Ô, -1, 1), out projection.
-// Plain std::vector<double>, no Conflux ops, so it checks the module independently.
+// with PyTorch [out, in] weights, sigmoid feature map, clamp(Ô, -1, 1), out projection; with
+// cv = true the Flowformer_CV module's attention (+ eps after each of the four normaliser dot
+// products, section 0.2). Plain std::vector<double>, no Conflux ops, so it checks the module
+// independently.
 #pragma once
 
 #include <algorithm>
@@ -18,7 +20,8 @@ struct OfficialFlowWeights {
 
 // x: [B, L, d_input] row-major -> [B, L, d_output].
 inline std::vector<double> official_flow_attention(const OfficialFlowWeights& w, const std::vector<double>& x,
-                                                   int64_t B, int64_t L, double eps = 1e-6) {
+                                                   int64_t B, int64_t L, double eps = 1e-6, bool cv = false) {
+  const double after = cv ? eps : 0.0;
   const int64_t Di = w.d_input, Dm = w.d_model, Do = w.d_output, H = w.n_heads, dh = Dm / H;
   auto dense = [&](const std::vector<double>& in, int64_t n_in, const std::vector<double>& W,
                    const std::vector<double>& b, int64_t n_out) {
@@ -48,12 +51,12 @@ inline std::vector<double> official_flow_attention(const OfficialFlowWeights& w,
       for (int64_t i = 0; i < L; ++i) {  // sink incoming
         double s = 0;
         for (int64_t d = 0; d < dh; ++d) s += (Q(i, d) + eps) * (ksum[d] + eps);
-        I[i] = 1.0 / s;
+        I[i] = 1.0 / (s + after);
       }
       for (int64_t j = 0; j < S; ++j) {  // source outgoing
         double s = 0;
         for (int64_t d = 0; d < dh; ++d) s += (K(j, d) + eps) * (qsum[d] + eps);
-        O[j] = 1.0 / s;
+        O[j] = 1.0 / (s + after);
       }
       for (int64_t d = 0; d < dh; ++d) {
         for (int64_t j = 0; j < S; ++j) a[d] += K(j, d) * O[j];
@@ -64,7 +67,7 @@ inline std::vector<double> official_flow_attention(const OfficialFlowWeights& w,
       for (int64_t j = 0; j < S; ++j) {  // conserved source, clamped, then competition
         double s = 0;
         for (int64_t d = 0; d < dh; ++d) s += (K(j, d) + eps) * (bb[d] + eps);
-        Ohat[j] = std::clamp(s, -1.0, 1.0);
+        Ohat[j] = std::clamp(s + after, -1.0, 1.0);
         cmax = std::max(cmax, Ohat[j]);
       }
       double z = 0;
@@ -73,7 +76,7 @@ inline std::vector<double> official_flow_attention(const OfficialFlowWeights& w,
       for (int64_t i = 0; i < L; ++i) {
         double ihat = 0;
         for (int64_t d = 0; d < dh; ++d) ihat += (Q(i, d) + eps) * (a[d] + eps);
-        const double A = sig(ihat * static_cast<double>(L) / static_cast<double>(S));
+        const double A = sig((ihat + after) * static_cast<double>(L) / static_cast<double>(S));
         for (int64_t m = 0; m < dh; ++m) {
           double y = 0;
           for (int64_t d = 0; d < dh; ++d) {

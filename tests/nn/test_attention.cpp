@@ -65,27 +65,35 @@ TEST_CASE("FlowAttention: official parameter names, [out, in] shapes, PyTorch in
   CHECK_THROWS_AS(attn.forward(randn({3, 7, 5})), Error);
 }
 
-TEST_CASE("FlowAttention: matches a scalar transcription of the official module") {
-  FlowAttentionConfig cfg;
-  cfg.d_input = 5;
-  cfg.d_model = 6;
-  cfg.d_output = 4;
-  cfg.n_heads = 3;
-  Generator gen(2);
-  FlowAttention attn(cfg, &gen);
-  attn.eval();
-  attn.to(kFloat64);
-  Tensor x = randn({2, 7, 5}, {kFloat64}, &gen) * 2.0;
-  const auto ref = testing::official_flow_attention(weights_of(attn), vec(x), 2, 7);
-  testing::check_values(attn.forward(x), ref, 1e-10);
+TEST_CASE("FlowAttention: matches a scalar transcription of the official module (core and CV)") {
+  for (bool cv : {false, true}) {
+    CAPTURE(cv);
+    FlowAttentionConfig cfg;
+    cfg.d_input = 5;
+    cfg.d_model = 6;
+    cfg.d_output = 4;
+    cfg.n_heads = 3;
+    cfg.options = cv ? FlowAttentionOptions::vision() : FlowAttentionOptions::core();
+    Generator gen(2);
+    FlowAttention attn(cfg, &gen);
+    attn.eval();
+    attn.to(kFloat64);
+    Tensor x = randn({2, 7, 5}, {kFloat64}, &gen) * 2.0;
+    const auto ref = testing::official_flow_attention(weights_of(attn), vec(x), 2, 7, 1e-6, cv);
+    testing::check_values(attn.forward(x), ref, 1e-10);
+    const auto other = testing::official_flow_attention(weights_of(attn), vec(x), 2, 7, 1e-6, !cv);
+    double gap = 0;  // the two variants differ by ~1e-6, far above the tolerance
+    for (size_t i = 0; i < ref.size(); ++i) gap = std::max(gap, std::abs(ref[i] - other[i]));
+    CHECK(gap > 1e-8);
+  }
 }
 
 TEST_CASE("FlowAttention: options, mask and both forward overloads pass through to the op") {
   Generator gen(3);
   Tensor x = randn({2, 6, 8}, {}, &gen);
   Tensor mask = tensor(std::vector<uint8_t>{0, 0, 0, 0, 1, 1, 0, 0, 0, 0, 0, 0}, {2, 6}).to(kBool);
-  for (auto preset : {FlowAttentionOptions::core(), FlowAttentionOptions::time_series(), FlowAttentionOptions::lra(),
-                      FlowAttentionOptions::nlp(), FlowAttentionOptions::rl()}) {
+  for (auto preset : {FlowAttentionOptions::core(), FlowAttentionOptions::vision(), FlowAttentionOptions::time_series(),
+                      FlowAttentionOptions::lra(), FlowAttentionOptions::nlp(), FlowAttentionOptions::rl()}) {
     FlowAttentionConfig cfg;
     cfg.d_input = 8;
     cfg.n_heads = 2;

@@ -1,9 +1,9 @@
 // Flow-Attention composed from primitive ops: the test oracle for the fused op.
 //
 // A line-by-line transcription of the official code's equations (../shared/BENCHMARKS.md
-// section 0.2 non-causal, 0.3 causal, 0.5 heads competition), so autograd gives its
-// gradient. The causal branch materialises the [B,H,L,D,M] prefix sum exactly like the
-// official `causal_dot_product`: use it on small sizes only.
+// section 0.2 non-causal with the CV deltas, 0.3 causal, 0.5 heads competition), so autograd
+// gives its gradient. The causal branch materialises the [B,H,L,D,M] prefix sum exactly like
+// the official `causal_dot_product`: use it on small sizes only.
 #pragma once
 
 #include <limits>
@@ -20,15 +20,20 @@ inline Tensor flow_attention_reference(const Tensor& Q, const Tensor& K, const T
   using FM = FlowAttentionOptions::FeatureMap;
   const double eps = opts.eps;
   auto phi = [&](const Tensor& x) { return opts.feature_map == FM::Sigmoid ? sigmoid(x) : relu(x) + 1e-6; };
+  // The four normaliser dots, (x+eps).(y+eps) [+ eps: CV, Flowformer_CV/flowformer.py].
+  auto norm_dot = [&](const Tensor& x, const Tensor& y) {
+    Tensor d = dot_last(x + eps, y + eps);
+    return opts.eps_after_dot ? d + eps : d;
+  };
   Tensor q = phi(Q), k = phi(K), v = V;  // [B,H,L,D], [B,H,S,D], [B,H,S,M]
   const int64_t L = q.size(2), S = k.size(2);
 
   if (opts.causal) {
     Tensor n = arange(1.0, static_cast<double>(L) + 1.0, 1.0, {Q.dtype()}).view({1, 1, L});  // n_i = i+1
-    Tensor I = n / dot_last(q + eps, cumsum(k, 2) + eps);                           // [B,H,L]
-    Tensor O = n / dot_last(k + eps, cumsum(q, 2) + eps);                           // [B,H,L]
-    Tensor I_hat = dot_last(q + eps, cumsum(k * O.unsqueeze(-1), 2) + eps) / n;
-    Tensor O_hat = dot_last(k + eps, cumsum(q * I.unsqueeze(-1), 2) + eps) / n;
+    Tensor I = n / norm_dot(q, cumsum(k, 2));                                       // [B,H,L]
+    Tensor O = n / norm_dot(k, cumsum(q, 2));                                       // [B,H,L]
+    Tensor I_hat = norm_dot(q, cumsum(k * O.unsqueeze(-1), 2)) / n;
+    Tensor O_hat = norm_dot(k, cumsum(q * I.unsqueeze(-1), 2)) / n;
     Tensor A = sigmoid(I_hat);
     if (opts.clamp) O_hat = clamp(O_hat, -*opts.clamp, *opts.clamp);
     Tensor E = exp(O_hat);
@@ -50,12 +55,12 @@ inline Tensor flow_attention_reference(const Tensor& Q, const Tensor& K, const T
     s_eff = sum(key_keep, {1, 2, 3}).view({k.size(0), 1, 1});
   }
   Tensor k_in = k * key_keep;                                                        // excluded keys -> 0
-  Tensor I = 1.0 / dot_last(q + eps, sum(k_in, {2}, true) + eps);                    // [B,H,L]
-  Tensor O = 1.0 / dot_last(k + eps, sum(q, {2}, true) + eps);                       // [B,H,S]
+  Tensor I = 1.0 / norm_dot(q, sum(k_in, {2}, true));                                // [B,H,L]
+  Tensor O = 1.0 / norm_dot(k, sum(q, {2}, true));                                   // [B,H,S]
   Tensor a = sum(k_in * O.unsqueeze(-1), {2}, true);                                 // [B,H,1,D]
   Tensor b = sum(q * I.unsqueeze(-1), {2}, true);
-  Tensor I_hat = dot_last(q + eps, a + eps);
-  Tensor O_hat = dot_last(k + eps, b + eps);
+  Tensor I_hat = norm_dot(q, a);
+  Tensor O_hat = norm_dot(k, b);
   if (opts.clamp) O_hat = clamp(O_hat, -*opts.clamp, *opts.clamp);
   Tensor A = sigmoid(I_hat * (static_cast<double>(L) / s_eff));
   Tensor C;

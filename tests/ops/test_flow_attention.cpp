@@ -1,6 +1,10 @@
 // Flow-Attention: the fused op against the composite oracle (flow_attention_reference.h,
 // the official equations written with primitive ops), float64 gradchecks of every variant,
-// the conservation facts of BENCHMARKS.md 0.2, causality, masks, and linear memory.
+// the conservation facts of BENCHMARKS.md 0.2, the CV offsets by hand, causality, masks, and
+// linear memory.
+#include <algorithm>
+#include <cmath>
+
 #include "ops/flow_attention_reference.h"
 #include "flow_attention_cases.h"
 #include "testing.h"
@@ -99,6 +103,41 @@ TEST_CASE("conservation (BENCHMARKS.md 0.2): incoming flow sums to L, outgoing t
   const double A_ = 1 / (1 + std::exp(-(q_ * a_) * 3.0 / S));
   const double expected = A_ * I_ * q_ * (q_ * S);  // C_j = 1 for identical keys
   for (double v : to_vector<double>(y)) CHECK(v == doctest::Approx(expected).epsilon(1e-9));
+}
+
+TEST_CASE("vision(): + eps after each normaliser dot, by hand on L = S = 2, D = M = 1") {
+  // q = sigmoid(0) = 1/2 twice; k = sigmoid(0), sigmoid(ln 3) = 1/2, 3/4; v = 1, 2. BENCHMARKS.md
+  // 0.2 with after = eps (CV) or 0 (core); q_bar = 1, k_bar = 5/4, b = 2 (1/2) I = I.
+  auto by_hand = [](double e, double after) {
+    const double I = 1 / ((0.5 + e) * (1.25 + e) + after);
+    const double O1 = 1 / ((0.5 + e) * (1 + e) + after), O2 = 1 / ((0.75 + e) * (1 + e) + after);
+    const double a = 0.5 * O1 + 0.75 * O2, b = I;
+    const double I_hat = (0.5 + e) * (a + e) + after;
+    const double O1_hat = std::clamp((0.5 + e) * (b + e) + after, -1.0, 1.0);
+    const double O2_hat = std::clamp((0.75 + e) * (b + e) + after, -1.0, 1.0);
+    const double C1 = 2 * std::exp(O1_hat) / (std::exp(O1_hat) + std::exp(O2_hat)), C2 = 2 - C1;
+    const double kv = 0.5 * C1 * 1 + 0.75 * C2 * 2;
+    return I * 0.5 * kv / (1 + std::exp(-I_hat));  // the same for both queries
+  };
+  const Tensor Q = zeros({1, 1, 2, 1}, {kFloat64});
+  const Tensor K = tensor(std::vector<double>{0, std::log(3.0)}, {1, 1, 2, 1});
+  const Tensor V = tensor(std::vector<double>{1, 2}, {1, 1, 2, 1});
+  CHECK(FA::vision().eps_after_dot);
+  CHECK_FALSE(FA::core().eps_after_dot);
+  // eps = 0.1: the offsets are large (y = 0.9463 core, 0.8372 CV), so dropping one shows.
+  const double e = 0.1;
+  FA cv = FA::vision(), core = FA::core();
+  cv.eps = core.eps = e;
+  for (double y : to_vector<double>(flow_attention(Q, K, V, cv)))
+    CHECK(y == doctest::Approx(by_hand(e, e)).epsilon(1e-13));
+  for (double y : to_vector<double>(flow_attention(Q, K, V, core)))
+    CHECK(y == doctest::Approx(by_hand(e, 0)).epsilon(1e-13));
+  CHECK(by_hand(e, 0) - by_hand(e, e) > 0.1);
+  // Default eps = 1e-6: the presets still differ, by what the formulas say (about -2.1e-6).
+  const Tensor diff = flow_attention(Q, K, V, FA::vision()) - flow_attention(Q, K, V, FA::core());
+  const double expected = by_hand(1e-6, 1e-6) - by_hand(1e-6, 0);
+  CHECK(std::abs(expected) > 1e-6);
+  for (double d : to_vector<double>(diff)) CHECK(std::abs(d - expected) < 1e-13);
 }
 
 TEST_CASE("causal flow_attention: position i never sees keys or values after i") {

@@ -27,6 +27,9 @@ std::vector<CausalVariant> causal_variants() {
       {"clamp 10 (rl)", FA::rl()},
       {"no clamp", with(FA::nlp(), [](FA& o) { o.clamp = std::nullopt; })},
       {"relu+eps map, clamp 5", with(FA::nlp(), [](FA& o) { o.feature_map = FA::FeatureMap::ReluEps; })},
+      {"eps after dot (cv), eps 0.1", with(FA::nlp(), [](FA& o) {
+         o.eps_after_dot = true;
+         o.eps = 0.1; })},
   };
 }
 
