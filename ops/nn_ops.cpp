@@ -1,7 +1,8 @@
-// Neural-network ops (ops/nn_ops.h): layer_norm, embedding, dropout, cross_entropy and
-// mse_loss. Each checks its input, runs its kernel through the table and records ONE node
-// whose backward is written right below the forward. Kernels: ops/cpu/nn_cpu.cpp (layer
-// norm, cross entropy) and the index_select/index_add kernels (embedding).
+// Neural-network ops (ops/nn_ops.h): layer_norm, embedding, dropout, cross_entropy,
+// soft_target_cross_entropy and mse_loss. The first four check their input, run their kernel
+// through the table and record ONE node whose backward is written right below the forward;
+// the last two are composites. Kernels: ops/cpu/nn_cpu.cpp (layer norm, cross entropy) and the
+// index_select/index_add kernels (embedding).
 //
 // Letters: N rows, C features or classes, V vocabulary size, D embedding width, M number
 // of looked-up indices.
@@ -237,6 +238,21 @@ Tensor cross_entropy(const Tensor& logits, const Tensor& target, int64_t ignore_
                      return grads{gx2.view(rows_shape).permute(inverse).contiguous()};
                    });
   return out;
+}
+
+// ---- soft_target_cross_entropy ------------------------------------------------------------------
+
+Tensor soft_target_cross_entropy(const Tensor& logits, const Tensor& target, const std::string& reduction) {
+  check_reduction("soft_target_cross_entropy", reduction);
+  CFX_CHECK(logits.dim() == 2 && logits.shape() == target.shape(), "soft_target_cross_entropy: expected logits and "
+            "target of one shape [N, C], got ", logits.shape(), " and ", target.shape());
+  CFX_CHECK(is_floating(logits.dtype()) && target.dtype() == logits.dtype(), "soft_target_cross_entropy: expected "
+            "float logits and a target of their dtype, got ", logits.dtype(), " and ", target.dtype());
+  CFX_CHECK(logits.device() == target.device(), "soft_target_cross_entropy: logits are on ", logits.device(),
+            ", the target on ", target.device());
+  const Tensor rows = -sum(target * log_softmax(logits, 1), {1});  // [N]
+  if (reduction == "none") return rows;
+  return reduction == "sum" ? sum(rows) : mean(rows);
 }
 
 // ---- mse_loss ---------------------------------------------------------------------------------

@@ -21,6 +21,11 @@ Tensor dropout(const Tensor& x, double p, bool train, Generator* gen = nullptr);
 // reduction: "mean" (over non-ignored targets), "sum" or "none".
 Tensor cross_entropy(const Tensor& logits, const Tensor& target, int64_t ignore_index = -100,
                      double label_smoothing = 0.0, const std::string& reduction = "mean");
+// Cross-entropy against a distribution over classes per row (timm SoftTargetCrossEntropy, what
+// Mixup/CutMix train with): loss_n = -sum_c target[n, c] log_softmax(logits)[n, c]. logits and
+// target [N, C] of one float dtype; target rows should sum to 1 (not checked: a sum is a float).
+// A composite of log_softmax, mul and sum, so its gradient is theirs: softmax(x) * sum(t) - t.
+Tensor soft_target_cross_entropy(const Tensor& logits, const Tensor& target, const std::string& reduction = "mean");
 Tensor mse_loss(const Tensor& input, const Tensor& target, const std::string& reduction = "mean");
 
 }  // namespace cfx

@@ -97,6 +97,24 @@ int64_t count_correct(const Tensor& logits, const Tensor& targets) {
   return n;
 }
 
+int64_t count_top_k(const Tensor& logits, const Tensor& targets, int64_t k) {
+  CFX_CHECK(logits.dim() == 2 && targets.dim() == 1 && targets.size(0) == logits.size(0) && k >= 1,
+            "count_top_k: expected logits [N, C], targets [N] and k >= 1, got ", logits.shape(), ", ", targets.shape(),
+            " and k = ", k);
+  const int64_t n = logits.size(0), c = logits.size(1);
+  const std::vector<double> x = to_vector<double>(logits.detach().to(Device::cpu()).to(kFloat64).contiguous());
+  const std::vector<int64_t> y = to_vector<int64_t>(targets.to(Device::cpu()));
+  int64_t hits = 0;
+  for (int64_t i = 0; i < n; ++i) {
+    CFX_CHECK(y[i] >= 0 && y[i] < c, "count_top_k: target ", y[i], " of row ", i, " is out of range for ", c, " classes");
+    const double* row = x.data() + i * c;
+    int64_t higher = 0;
+    for (int64_t j = 0; j < c; ++j) higher += row[j] > row[y[i]];
+    hits += higher < k;
+  }
+  return hits;
+}
+
 TrainSummary train(nn::Module& model, nn::Optimizer& optimizer, const TrainerOptions& opt, const TrainHooks& hooks) {
   CFX_CHECK(opt.steps > 0 && opt.accumulate >= 1 && opt.keep_checkpoints >= 1 && opt.steps_per_epoch >= 0, opt.name,
             ": steps and keep_checkpoints must be positive, accumulate >= 1 and steps_per_epoch >= 0");

@@ -41,6 +41,9 @@ struct StepStats {
 // Rows of `logits` [N, C] whose argmax equals `targets` [N] (int64), on any device: what the
 // classification apps report as accuracy.
 int64_t count_correct(const Tensor& logits, const Tensor& targets);
+// Rows of `logits` [N, C] whose target is among the k largest logits (top-5 accuracy): fewer
+// than k other classes score strictly higher, so a tie at the k-th place counts as a hit.
+int64_t count_top_k(const Tensor& logits, const Tensor& targets, int64_t k);
 
 struct EvalResult {
   std::string split;  // "val", "test", ...

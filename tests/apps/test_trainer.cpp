@@ -206,3 +206,20 @@ TEST_CASE("trainer: stopped at a checkpoint and resumed, the run ends bit-identi
   CHECK(sp == sf);
   CHECK(app::read_run_state(parts.path)->best == app::read_run_state(full.path)->best);
 }
+
+TEST_CASE("count_correct and count_top_k: argmax, the k largest, ties at the k-th place, errors") {
+  // Row 0: target 2 is the largest; row 1: target 0 is 3rd of 4; row 2: target 3 ties for 2nd.
+  const Tensor logits = tensor(std::vector<float>{0.1f, 0.2f, 0.9f, 0.0f,  //
+                                                  0.3f, 0.5f, 0.1f, 0.7f,  //
+                                                  0.8f, 0.5f, 0.1f, 0.5f},
+                               {3, 4});
+  const Tensor targets = tensor(std::vector<int64_t>{2, 0, 3}, {3});
+  CHECK(app::count_correct(logits, targets) == 1);
+  CHECK(app::count_top_k(logits, targets, 1) == 1);
+  CHECK(app::count_top_k(logits, targets, 2) == 2);  // row 2: one class scores higher
+  CHECK(app::count_top_k(logits, targets, 3) == 3);
+  CHECK(app::count_top_k(logits, targets, 10) == 3);
+  CHECK_THROWS_WITH_AS(app::count_top_k(logits, tensor(std::vector<int64_t>{2, 0, 4}, {3}), 5),
+                       doctest::Contains("count_top_k: target 4 of row 2 is out of range for 4 classes"), cfx::Error);
+  CHECK_THROWS_WITH_AS(app::count_top_k(logits, targets, 0), doctest::Contains("k >= 1"), cfx::Error);
+}

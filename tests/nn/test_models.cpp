@@ -275,9 +275,52 @@ TEST_CASE("FlowformerVision: four stages, token counts, drop-path schedule, grad
   CHECK(model.forward(images).shape() == Shape{2, 5});
   check_all_grads(model, model.forward(images));
   CHECK_THROWS_AS(model.forward(randn({2, 3, 8, 8})), Error);
-  // The paper model: 224² images, 3136 tokens in stage 1, [96, 192, 384, 768] x [3, 3, 10, 3].
+}
+
+TEST_CASE("FlowformerVision: the paper's model (3.2) has the official code's parameters, init and decay groups") {
+  // 224² images, 3136 tokens in stage 1, [96, 192, 384, 768] x [3, 3, 10, 3], 12 heads.
   FlowformerVisionConfig paper;
-  CHECK(paper.embed_dims.back() == 768);
+  Generator gen(0);
+  FlowformerVision model(paper, &gen);
+  // Counted from the official flowformer.py layers: patch conv 3·96·16 + 96, pos_embed 3136·96;
+  // per block 2 LayerNorms (4C), qkv (3C² + 3C), proj (C² + C), fc1 (4C² + 4C), fc2 (4C² + C),
+  // LayerScale γ (C); DownLayer convs C_in·C_out·4 + C_out; final LN 2·768; head 768·1000 + 1000.
+  // (The paper's table says 41M.)
+  int64_t expected = 3 * 96 * 16 + 96 + 3136 * 96 + 2 * 768 + 768 * 1000 + 1000;
+  for (size_t s = 0; s < 4; ++s) {
+    const int64_t C = paper.embed_dims[s];
+    expected += paper.depths[s] * (4 * C + 3 * C * C + 3 * C + C * C + C + 4 * C * C + 4 * C + 4 * C * C + C + C);
+    if (s > 0) expected += paper.embed_dims[s - 1] * C * 4 + C;
+  }
+  CHECK(expected == 43311304);
+  CHECK(model.num_parameters() == expected);
+  CHECK(model.pos_embed.shape() == Shape{1, 3136, 96});
+  CHECK((*model.stages)[2][0].config.n_heads == 12);
+  CHECK(paper.flow.eps_after_dot);  // the CV variant (BENCHMARKS.md 0.2)
+  CHECK(paper.flow.clamp == 1.0);
+  // Drop path: linear 0 -> 0.2 over the 19 blocks (block 9 is stage 3's 4th).
+  CHECK((*model.stages)[2][3].config.drop_path == doctest::Approx(0.1));
+  CHECK((*model.stages)[3][2].config.drop_path == doctest::Approx(0.2));
+  CHECK((*model.stages)[3][2].gamma.defined());
+  CHECK(to_vector<float>((*model.stages)[3][2].gamma)[0] == doctest::Approx(1e-5));
+
+  // timm init: Linear weights trunc_normal(0.02) (std of N(0, 0.02) cut at ±2: ~0.02), biases 0.
+  const Tensor w = model.head->weight;
+  const double sd = std::sqrt(mean(w * w).item<double>());
+  CHECK(sd == doctest::Approx(0.02).epsilon(0.03));
+  CHECK(max(abs(w)).item<double>() <= 2.0);
+  CHECK(max(abs(model.head->bias)).item<double>() == 0.0);
+
+  // AdamW groups as timm's: no decay on 1-d parameters (biases, norms, γ) and pos_embed.
+  const std::vector<ParamGroup> groups = param_groups_no_decay(model, 0.05, {"pos_embed"});
+  REQUIRE(groups.size() == 2);
+  int64_t decayed = 0, not_decayed = 0;
+  for (const Tensor& p : groups[0].params) decayed += p.numel();
+  for (const Tensor& p : groups[1].params) not_decayed += p.numel();
+  CHECK(*groups[1].weight_decay == 0.0);
+  CHECK(decayed + not_decayed == expected);
+  for (const Tensor& p : groups[0].params) CHECK(p.dim() >= 2);
+  CHECK(not_decayed > 3136 * 96);  // pos_embed is there
 }
 
 TEST_CASE("DecisionTransformer: interleaved tokens, tanh actions, causal in steps") {

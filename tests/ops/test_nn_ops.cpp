@@ -329,3 +329,32 @@ TEST_CASE("mse_loss values, gradcheck and shape error") {
                        doctest::Contains("mse_loss: expected target of the input's shape [3], got [4]"), cfx::Error);
   CHECK_THROWS_WITH_AS(mse_loss(a, b, "max"), doctest::Contains("mse_loss: reduction must be"), cfx::Error);
 }
+
+// ---- soft_target_cross_entropy ----------------------------------------------------------------
+
+TEST_CASE("soft_target_cross_entropy: hand values, one-hot equals cross_entropy, gradcheck, errors") {
+  Tensor logits = tensor(std::vector<double>{1, 2, 3, 0.5, -1, 2}, {2, 3});
+  // Row 0: 0.7 (lse - 3) + 0.3 (lse - 1); row 1: all mass on class 1.
+  Tensor target = tensor(std::vector<double>{0.3, 0, 0.7, 0, 1, 0}, {2, 3});
+  const double r0 = 0.7 * ce_row({1, 2, 3}, 2, 0) + 0.3 * ce_row({1, 2, 3}, 0, 0), r1 = ce_row({0.5, -1, 2}, 1, 0);
+  check_values(soft_target_cross_entropy(logits, target, "none"), {r0, r1}, 1e-12);
+  CHECK(std::abs(soft_target_cross_entropy(logits, target).item<double>() - (r0 + r1) / 2) < 1e-12);
+  CHECK(std::abs(soft_target_cross_entropy(logits, target, "sum").item<double>() - (r0 + r1)) < 1e-12);
+
+  // Label smoothing as soft targets (what timm's mixup_target builds): off = eps / C, on = 1 - eps + off.
+  const double eps = 0.1, off = eps / 3, on = 1 - eps + off;
+  Tensor smooth = tensor(std::vector<double>{off, off, on, off, on, off}, {2, 3});
+  CHECK(std::abs(soft_target_cross_entropy(logits, smooth).item<double>() -
+                 cross_entropy(logits, tensor(std::vector<int64_t>{2, 1}, {2}), -100, eps).item<double>()) < 1e-12);
+
+  for (const char* red : {"mean", "sum", "none"})
+    CHECK_GRADCHECK([&](const std::vector<Tensor>& in) { return soft_target_cross_entropy(in[0], in[1], red); },
+                    {rand64_strided({3, 5}, 3, -2, 2), softmax(rand64({3, 5}, 4), 1).detach().requires_grad_()});
+
+  CHECK_THROWS_WITH_AS(soft_target_cross_entropy(logits, zeros({2, 4}, {kFloat64})),
+                       doctest::Contains("soft_target_cross_entropy: expected logits and target of one shape [N, C], "
+                                         "got [2, 3] and [2, 4]"),
+                       cfx::Error);
+  CHECK_THROWS_WITH_AS(soft_target_cross_entropy(logits, target.to(kFloat32)),
+                       doctest::Contains("a target of their dtype, got float64 and float32"), cfx::Error);
+}
