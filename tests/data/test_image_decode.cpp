@@ -7,6 +7,7 @@
 
 #include "data/detail/rng.h"
 #include "data/image/decode.h"
+#include "data/image/encode.h"
 #include "image_helpers.h"
 
 using namespace cfx;
@@ -137,4 +138,25 @@ TEST_CASE("decode_image on the Imagenette sample: every file decodes to PIL's pi
   }
   CHECK(files == 150);
   MESSAGE("Imagenette: ", exact, " of ", files, " files decode to exactly PIL's pixels");
+}
+
+TEST_CASE("encode_jpeg: colour and grayscale round trips through decode_image, errors") {
+  Image rgb(24, 40, 3), gray(16, 16, 1);
+  for (int64_t y = 0; y < 24; ++y)
+    for (int64_t x = 0; x < 40; ++x)
+      for (int64_t c = 0; c < 3; ++c) rgb.at(y, x, c) = static_cast<uint8_t>(40 + 3 * x + 2 * y + 20 * c);
+  for (int64_t y = 0; y < 16; ++y)
+    for (int64_t x = 0; x < 16; ++x) gray.at(y, x, 0) = static_cast<uint8_t>(10 * x + 5 * y);
+  const Image back = decode_image(encode_jpeg(rgb, 95), "rgb.jpg");
+  REQUIRE(back.height == 24);
+  REQUIRE(back.width == 40);
+  CHECK(max_pixel_diff(back, rgb) <= 6);  // smooth ramps survive quality 95 nearly intact
+  const Image g = decode_image(encode_jpeg(gray, 95), "gray.jpg");
+  REQUIRE(g.channels == 3);  // decoded as PIL's convert("RGB")
+  for (int64_t i = 0; i < 16 * 16; ++i) {
+    CHECK(g.pixels[3 * i] == g.pixels[3 * i + 1]);
+    CHECK(std::abs(int(g.pixels[3 * i]) - int(gray.pixels[i])) <= 4);
+  }
+  CHECK_THROWS_WITH_AS(encode_jpeg(Image(), 90), doctest::Contains("encode_jpeg: expected a non-empty"), cfx::Error);
+  CHECK_THROWS_WITH_AS(encode_jpeg(rgb, 0), doctest::Contains("quality must be in 1..100, got 0"), cfx::Error);
 }
