@@ -45,6 +45,23 @@ def flow_attention(q, k, v, clamp=1.0):
     return (q @ kv) * sink_incoming[:, :, :, None] * sink_allocation[:, :, :, None]
 
 
+def flow_attention_cv(q, k, v, clamp=1.0):
+    """Official Flowformer_CV Flow_Attention (flowformer.py at f15165d): the core equations with
+    +EPS after each of the four normaliser dot products."""
+    q, k = torch.sigmoid(q), torch.sigmoid(k)
+    sink_incoming = 1.0 / (torch.einsum("nhld,nhd->nhl", q + EPS, k.sum(dim=2) + EPS) + EPS)
+    source_outgoing = 1.0 / (torch.einsum("nhld,nhd->nhl", k + EPS, q.sum(dim=2) + EPS) + EPS)
+    conserved_sink = torch.einsum("nhld,nhd->nhl", q + EPS,
+                                  (k * source_outgoing[:, :, :, None]).sum(dim=2) + EPS) + EPS
+    conserved_source = torch.einsum("nhld,nhd->nhl", k + EPS,
+                                    (q * sink_incoming[:, :, :, None]).sum(dim=2) + EPS) + EPS
+    conserved_source = torch.clamp(conserved_source, min=-clamp, max=clamp)
+    sink_allocation = torch.sigmoid(conserved_sink * (float(q.shape[2]) / float(k.shape[2])))
+    source_competition = torch.softmax(conserved_source, dim=-1) * float(k.shape[2])
+    kv = k.transpose(-2, -1) @ (v * source_competition[:, :, :, None])
+    return ((q @ kv) * sink_incoming[:, :, :, None]) * sink_allocation[:, :, :, None]
+
+
 def causal_dot_product(q, k, v):
     kv = torch.einsum("nhld,nhlm->nhldm", k, v).cumsum(dim=2)
     return torch.einsum("nhld,nhldm->nhlm", q, kv)

@@ -22,7 +22,7 @@ TEST_CASE("flow_attention == the official PyTorch code's frozen outputs and grad
   const std::map<std::string, FlowAttentionOptions> cases = {
       {"core", FlowAttentionOptions::core()}, {"core_cross", FlowAttentionOptions::core()},
       {"time_series", FlowAttentionOptions::time_series()}, {"nlp", FlowAttentionOptions::nlp()},
-      {"rl", FlowAttentionOptions::rl()}};
+      {"rl", FlowAttentionOptions::rl()}, {"vision", FlowAttentionOptions::vision()}};
   for (const auto& [name, opts] : cases) {
     CAPTURE(name);
     REQUIRE_MESSAGE(t.count(name + "/q"), "no case ", name, " in ", file.string());

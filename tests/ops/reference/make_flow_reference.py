@@ -20,7 +20,7 @@ import h5py
 import torch
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "..", "apps", "bench"))
-from flow_attention_torch import flow_attention, flow_attention_causal  # noqa: E402
+from flow_attention_torch import flow_attention, flow_attention_causal, flow_attention_cv  # noqa: E402
 
 # (name, preset, causal, clamp, B, H, L, S, D, M, input scale)
 CASES = [
@@ -29,6 +29,7 @@ CASES = [
     ("time_series", "time_series", False, math.inf, 2, 2, 6, 6, 5, 5, 3.0),
     ("nlp", "nlp", True, 5.0, 2, 2, 9, 9, 4, 3, 3.0),
     ("rl", "rl", True, 10.0, 1, 4, 12, 12, 3, 5, 3.0),
+    ("vision", "vision", False, 1.0, 2, 3, 8, 8, 4, 4, 2.0),  # Flowformer_CV: +eps after each normaliser dot
 ]
 
 
@@ -41,7 +42,12 @@ def main():
             k = (torch.randn(B, H, S, D, generator=g, dtype=torch.float64) * scale).requires_grad_()
             v = torch.randn(B, H, S, M, generator=g, dtype=torch.float64).requires_grad_()
             grad_y = torch.randn(B, H, L, M, generator=g, dtype=torch.float64)
-            y = flow_attention_causal(q, k, v, clamp=clamp) if causal else flow_attention(q, k, v, clamp=clamp)
+            if causal:
+                y = flow_attention_causal(q, k, v, clamp=clamp)
+            elif preset == "vision":
+                y = flow_attention_cv(q, k, v, clamp=clamp)
+            else:
+                y = flow_attention(q, k, v, clamp=clamp)
             y.backward(grad_y)
             grp = f.create_group(name)
             for key, t in [("q", q), ("k", k), ("v", v), ("grad_y", grad_y), ("y", y), ("grad_q", q.grad),
