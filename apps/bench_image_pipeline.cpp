@@ -12,6 +12,8 @@
 // PIL + torchvision on the same files (apps/bench/image_pipeline_vs_torch.sh runs both).
 //
 //   conflux-bench-image-pipeline --data DIR [--what decode,train,eval] [--repeat 3] [--threads 1] [--img-size 224]
+#include <malloc.h>
+
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
@@ -108,6 +110,9 @@ void time_stage(const std::string& stage, const std::vector<std::string>& files,
 }  // namespace
 
 int main(int argc, char** argv) {
+  // As conflux-imagenet's main does (apps/imagenet/main.cpp): freed image buffers stay in the heap.
+  mallopt(M_MMAP_THRESHOLD, 64 << 20);
+  mallopt(M_TRIM_THRESHOLD, 256 << 20);
   Config c;
   for (int i = 1; i < argc; ++i) {
     const std::string flag = argv[i];
