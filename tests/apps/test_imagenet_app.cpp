@@ -212,3 +212,22 @@ TEST_CASE("conflux-imagenet: flag and data errors name what is wrong") {
   CHECK_THROWS_WITH_AS(cfx::imagenet::run({"train", "--data", (tmp.path / "missing").string()}),
                        doctest::Contains("missing"), cfx::Error);
 }
+
+TEST_CASE("conflux-imagenet: a broken training image stops the run naming it, or is skipped with --on-broken skip") {
+  TempDir tmp("imagenet_broken");
+  const fs::path data = tmp.path / "data";
+  generate(data);
+  const fs::path bad = data / "train" / "n00000001" / "n00000001_3.JPEG";
+  {
+    std::ofstream f(bad, std::ios::binary | std::ios::trunc);
+    f << "\xFF\xD8\xFF\xE0 this is not the rest of a JPEG";
+  }
+  CHECK_THROWS_WITH_AS(cfx::imagenet::run(tiny_train(data, tmp.path / "stop", 1)),
+                       doctest::Contains("n00000001_3.JPEG"), cfx::Error);
+  auto skip = tiny_train(data, tmp.path / "skip", 2);
+  skip.insert(skip.end(), {"--on-broken", "skip"});
+  REQUIRE(cfx::imagenet::run(skip) == 0);  // the batch holding it trains on 6 images (Mixup needs pairs)
+  int64_t train_lines = 0;
+  for (const auto& r : read_jsonl(tmp.path / "skip" / "metrics.jsonl")) train_lines += str(r.at("split")) == "train";
+  CHECK(train_lines == 8);
+}
