@@ -7,7 +7,7 @@
 BUILD ?= build
 JOBS ?= $(shell nproc)
 CMAKE_FLAGS ?=
-PACKAGES := g++ cmake make libopenblas-dev libhdf5-dev libfmt-dev doctest-dev libspng-dev libturbojpeg0-dev libmujoco-dev
+PACKAGES := g++ cmake make libopenblas-dev libhdf5-dev libfmt-dev doctest-dev libspng-dev libturbojpeg0-dev libmujoco-dev nlohmann-json3-dev
 
 .PHONY: deps configure build demo test test-sanitize test-cuda-emu bench clean
 
