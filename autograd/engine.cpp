@@ -3,6 +3,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "autograd/anomaly.h"
 #include "autograd/grad_mode.h"
 #include "autograd/node.h"
 #include "ops/creation.h"
@@ -12,11 +13,23 @@ namespace cfx {
 
 namespace {
 thread_local bool grad_mode = true;
-}
+// Anomaly mode, per thread; kAnomalyUnset until the thread's first query takes the process
+// default (CONFLUX_DETECT_ANOMALY). record() tests `!= kAnomalyOff` inline first, so when off
+// the whole cost is that read and one predictable branch.
+enum : signed char { kAnomalyOff = 0, kAnomalyOn = 1, kAnomalyUnset = 2 };
+thread_local signed char anomaly_mode = kAnomalyUnset;
+}  // namespace
 bool grad_mode_enabled() { return grad_mode; }
 void set_grad_mode_enabled(bool enabled) { grad_mode = enabled; }
 
 namespace autograd {
+
+bool anomaly_mode_enabled() {
+  if (anomaly_mode == kAnomalyUnset) anomaly_mode = anomaly_mode_default() ? kAnomalyOn : kAnomalyOff;
+  return anomaly_mode == kAnomalyOn;
+}
+void set_anomaly_mode_enabled(bool enabled) { anomaly_mode = enabled ? kAnomalyOn : kAnomalyOff; }
+void forget_thread_anomaly_mode() { anomaly_mode = kAnomalyUnset; }
 
 Node::Node(std::string name, std::vector<Edge> next, std::vector<Shape> input_shapes, Shape output_shape,
            BackwardFn backward)
@@ -68,6 +81,13 @@ bool needs_grad(const std::vector<Tensor>& inputs) {
 
 void record(const char* name, Tensor& out, const std::vector<Tensor>& inputs, BackwardFn backward) {
   if (!needs_grad(inputs)) return;
+  std::vector<void*> site;
+  if (anomaly_mode != kAnomalyOff) [[unlikely]] {
+    if (anomaly_mode_enabled()) {
+      site = capture_creation_site();
+      check_forward_output(name, out, inputs, site);
+    }
+  }
   std::vector<Edge> edges;
   std::vector<Shape> shapes;
   for (const Tensor& t : inputs) {
@@ -81,6 +101,7 @@ void record(const char* name, Tensor& out, const std::vector<Tensor>& inputs, Ba
   }
   out.unsafe_impl()->grad_fn =
       std::make_shared<Node>(name, std::move(edges), std::move(shapes), out.shape(), std::move(backward));
+  if (!site.empty()) [[unlikely]] out.unsafe_impl()->grad_fn->set_creation_site(std::move(site));
   out.unsafe_impl()->requires_grad = true;
 }
 
@@ -112,6 +133,7 @@ void backward(const Tensor& root, const Tensor& grad_in, bool retain_graph) {
   CFX_CHECK(grad.shape() == root.shape(), "backward: gradient has shape ", grad.shape(),
             ", expected the output's shape ", root.shape());
   NoGradGuard no_grad;
+  const bool anomaly = anomaly_mode_enabled();
   if (!root.grad_fn()) {
     accumulate_into_leaf(*root.unsafe_impl(), grad);
     return;
@@ -144,6 +166,10 @@ void backward(const Tensor& root, const Tensor& grad_in, bool retain_graph) {
     // No consumer produced a gradient (e.g. every path went through argmax): nothing flows.
     std::vector<Tensor> input_grads =
         g.defined() ? node->apply(g) : std::vector<Tensor>(node->next_edges().size());
+    if (anomaly) [[unlikely]]
+      for (size_t i = 0; i < input_grads.size(); ++i)
+        if (node->needs_input_grad()[i] && input_grads[i].defined())
+          check_backward_gradient(*node, i, input_grads[i], g);
     for (size_t i = 0; i < input_grads.size(); ++i) {
       const Edge& e = node->next_edges()[i];
       if (!e.needed() || !input_grads[i].defined()) {

@@ -49,6 +49,11 @@ class Node {
   const std::vector<Edge>& next_edges() const { return next_; }
   const Shape& output_shape() const { return output_shape_; }
   const NeedsGrad& needs_input_grad() const { return needs_; }
+  const std::vector<Shape>& input_shapes() const { return input_shapes_; }
+  // Anomaly mode only (autograd/anomaly.h): the backtrace of the forward that made this node;
+  // empty when anomaly mode was off then.
+  const std::vector<void*>& creation_site() const { return creation_site_; }
+  void set_creation_site(std::vector<void*> frames) { creation_site_ = std::move(frames); }
 
   // Runs the backward formula; checks every returned gradient's shape.
   std::vector<Tensor> apply(const Tensor& grad_output);
@@ -62,6 +67,7 @@ class Node {
   Shape output_shape_;
   NeedsGrad needs_;
   BackwardFn backward_;
+  std::vector<void*> creation_site_;
 };
 
 // True when grad mode is on and some input requires grad: the op must record a node.
@@ -69,7 +75,8 @@ bool needs_grad(std::initializer_list<const Tensor*> inputs);
 bool needs_grad(const std::vector<Tensor>& inputs);
 
 // Attaches a node to `out` (which becomes a non-leaf requiring grad) when needs_grad(inputs).
-// Inputs that do not require grad get an empty edge and needs[i] == false.
+// Inputs that do not require grad get an empty edge and needs[i] == false. In anomaly mode
+// (autograd/grad_mode.h) it first checks `out` for NaN/Inf and keeps a backtrace in the node.
 void record(const char* name, Tensor& out, const std::vector<Tensor>& inputs, BackwardFn backward);
 
 }  // namespace cfx::autograd
