@@ -25,6 +25,13 @@ constexpr const char* kHint =
 
 using cfx::detail::QuietHdf5;
 
+// HDF5 1.10.8 (Debian 12's) frees the file of a failed H5Fclose (a full disk) but keeps it in
+// its ID table, and its atexit handler then dereferences it and crashes the process after the
+// error was reported (HDFFV-11052, fixed in 1.14.1; tests/apps/test_kill_resume.cpp). Every
+// handle here is closed by RAII, so the exit-time cleanup has nothing to do: skip it. Runs
+// when the library loads, before any HDF5 call (H5dont_atexit must come first).
+const bool kSkipHdf5AtExit = [] { return H5dont_atexit() >= 0; }();
+
 // An owned hid_t (core/detail/hdf5_handle.h) whose errors name the checkpoint.
 struct Handle : cfx::detail::Hdf5Handle {
   Handle(hid_t id, herr_t (*close)(hid_t), const std::string& what, const fs::path& path)

@@ -8,6 +8,7 @@
 #include <cmath>
 #include <deque>
 #include <iostream>
+#include <map>
 #include <sstream>
 
 #include "apps/common/cli.h"
@@ -32,9 +33,18 @@ void truncate_log(const fs::path& file, int64_t step) {
   if (!fs::exists(file)) return;
   std::istringstream in(read_file(file));
   std::string line, kept;
-  while (std::getline(in, line)) {
+  for (int64_t n = 1; std::getline(in, line); ++n) {
     if (line.empty()) continue;
-    const auto json = parse_json_object(line);
+    std::map<std::string, JsonValue> json;
+    try {
+      json = parse_json_object(line);
+    } catch (const std::exception& e) {
+      // A write cut short (killed inside write(2), a full disk) leaves part of the last line.
+      // It was being written when the run stopped, after its last checkpoint: drop it like
+      // the other lines after the checkpoint, or no --resume could ever read this log again.
+      if (in.peek() == std::char_traits<char>::eof()) break;
+      CFX_FAIL("resume: line ", n, " of '", file.string(), "' is not a JSON object: ", e.what());
+    }
     if (!json.count("step")) {  // not a step record (e.g. an `eval --log` line): keep
       kept += line + "\n";
       continue;
