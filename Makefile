@@ -4,12 +4,17 @@
 #   make test-sanitize   the same under AddressSanitizer + UndefinedBehaviorSanitizer
 #   make bench           the op and Flow-Attention benchmarks (JSON lines)
 #   make test-cuda-emu   the CUDA tests (tests/cuda) on the CPU emulator of tests/cuda_emu: no GPU needed
+#   make fuzz            libFuzzer + ASan + UBSan on every file parser (fuzz/), FUZZ_SECONDS per target
 BUILD ?= build
 JOBS ?= $(shell nproc)
 CMAKE_FLAGS ?=
 PACKAGES := g++ cmake make libopenblas-dev libhdf5-dev libfmt-dev doctest-dev libspng-dev libturbojpeg0-dev libmujoco-dev nlohmann-json3-dev
+# `make fuzz` only: Debian 12's clang (14) and its libFuzzer.
+FUZZ_PACKAGES := clang libfuzzer-14-dev
+FUZZ_BUILD ?= build-fuzz
+FUZZ_SECONDS ?= 30
 
-.PHONY: deps configure build demo test test-sanitize test-cuda-emu bench clean
+.PHONY: deps configure build demo test test-sanitize test-cuda-emu bench fuzz clean
 
 deps:
 	@missing=$$(for p in $(PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || echo $$p; done); \
@@ -42,5 +47,15 @@ bench: build
 	./$(BUILD)/apps/conflux-bench-ops
 	./$(BUILD)/apps/conflux-bench-flow-attention
 
+# Builds fuzz/ with clang (the library under ASan + UBSan + coverage), makes the corpora, replays
+# fuzz/regressions, fuzzes each target FUZZ_SECONDS and prints executions, coverage and crashes;
+# fails on any crash (inputs in $(FUZZ_BUILD)/artifacts/<target>/).
+fuzz:
+	@$(MAKE) --no-print-directory deps PACKAGES="$(PACKAGES) $(FUZZ_PACKAGES)"
+	cmake -S fuzz -B $(FUZZ_BUILD) -DCMAKE_C_COMPILER=clang -DCMAKE_CXX_COMPILER=clang++
+	cmake --build $(FUZZ_BUILD) -j $(JOBS)
+	fuzz/make_corpus.sh $(FUZZ_BUILD)
+	fuzz/run_fuzz.sh $(FUZZ_BUILD) $(FUZZ_SECONDS)
+
 clean:
-	rm -rf build build-asan build-emu
+	rm -rf build build-asan build-emu build-fuzz

@@ -57,11 +57,31 @@ std::optional<CpuCapability> parse_cpu_capability(std::string_view name) {
 
 bool cpu_supports(CpuCapability capability) {
   // libgcc's cpuid probe also checks (XGETBV) that the OS saves the AVX / AVX-512 registers.
+#if defined(__clang__) && __clang_major__ < 16
+  // Clang before 16 (Debian 12 has 14, used by fuzz/) knows no x86-64-vN level names: the
+  // levels' distinguishing features that it can name, spelled out.
+  const auto all = [](auto... has) { return (... && has); };
+  switch (capability) {
+    case CpuCapability::Baseline:
+      return all(__builtin_cpu_supports("sse3"), __builtin_cpu_supports("ssse3"), __builtin_cpu_supports("sse4.1"),
+                 __builtin_cpu_supports("sse4.2"), __builtin_cpu_supports("popcnt"));
+    case CpuCapability::Avx2:
+      return cpu_supports(CpuCapability::Baseline) &&
+             all(__builtin_cpu_supports("avx"), __builtin_cpu_supports("avx2"), __builtin_cpu_supports("fma"),
+                 __builtin_cpu_supports("bmi"), __builtin_cpu_supports("bmi2"));
+    case CpuCapability::Avx512:
+      return cpu_supports(CpuCapability::Avx2) &&
+             all(__builtin_cpu_supports("avx512f"), __builtin_cpu_supports("avx512bw"),
+                 __builtin_cpu_supports("avx512cd"), __builtin_cpu_supports("avx512dq"),
+                 __builtin_cpu_supports("avx512vl"));
+  }
+#else
   switch (capability) {
     case CpuCapability::Baseline: return __builtin_cpu_supports("x86-64-v2");
     case CpuCapability::Avx2: return __builtin_cpu_supports("x86-64-v3");
     case CpuCapability::Avx512: return __builtin_cpu_supports("x86-64-v4");
   }
+#endif
   return false;
 }
 

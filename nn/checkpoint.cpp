@@ -6,6 +6,7 @@
 #include <hdf5.h>
 
 #include <map>
+#include <set>
 #include <sstream>
 
 #include "autograd/grad_mode.h"
@@ -73,8 +74,14 @@ struct DatasetInfo {
   size_t type_size = 0;
 };
 
-// Every dataset under `group` (recursively), keyed by path relative to the file root.
-void list_datasets(hid_t group, const std::string& prefix, const fs::path& path, std::map<std::string, DatasetInfo>& out) {
+// Every dataset under `group` (recursively), keyed by path relative to the file root. Each
+// group is entered once (`visited`: identities, core/detail/hdf5_handle.h), so a hard link
+// back to an ancestor is not followed again and the datasets keep their first path.
+void list_datasets(hid_t group, const std::string& prefix, const fs::path& path, std::map<std::string, DatasetInfo>& out,
+                   std::set<std::string>& visited) {
+  const std::string identity = cfx::detail::hdf5_object_identity(group);
+  CFX_CHECK(!identity.empty(), "checkpoint: HDF5 failed to identify the group '/", prefix, "' in '", path.string(), "'");
+  if (!visited.insert(identity).second) return;
   H5G_info_t info;
   check(H5Gget_info(group, &info), "read the group '/" + prefix + "'", path);
   for (hsize_t i = 0; i < info.nlinks; ++i) {
@@ -86,7 +93,7 @@ void list_datasets(hid_t group, const std::string& prefix, const fs::path& path,
     Handle obj(H5Oopen(group, name.c_str(), H5P_DEFAULT), H5Oclose, "open '/" + key + "'", path);
     const H5I_type_t kind = H5Iget_type(obj);
     if (kind == H5I_GROUP) {
-      list_datasets(obj, key, path, out);
+      list_datasets(obj, key, path, out, visited);
     } else if (kind == H5I_DATASET) {
       Handle space(H5Dget_space(obj), H5Sclose, "read the shape of '" + key + "'", path);
       Handle type(H5Dget_type(obj), H5Tclose, "read the type of '" + key + "'", path);
@@ -112,10 +119,12 @@ Handle open_for_reading(const fs::path& path) {
 }
 
 // Reads dataset `key` (shape `shape`) into a new CPU tensor of dtype `dtype` (HDF5 converts).
+// The shape is checked against the stored bytes before the tensor is allocated.
 Tensor read_dataset(hid_t file, const std::string& key, const Shape& shape, DType dtype, const fs::path& path) {
+  Handle dset(H5Dopen2(file, key.c_str(), H5P_DEFAULT), H5Dclose, "open '" + key + "'", path);
+  cfx::detail::hdf5_checked_elements(dset, "checkpoint", key, path);
   Tensor t = empty(shape, {dtype});
   if (t.numel() == 0) return t;
-  Handle dset(H5Dopen2(file, key.c_str(), H5P_DEFAULT), H5Dclose, "open '" + key + "'", path);
   check(H5Dread(dset, memory_type(dtype), H5S_ALL, H5S_ALL, H5P_DEFAULT, t.raw_data()), "read '" + key + "'", path);
   return t;
 }
@@ -218,7 +227,8 @@ StateDict load_tensors(const fs::path& path) {
   QuietHdf5 quiet;
   Handle file = open_for_reading(path);
   std::map<std::string, DatasetInfo> all;
-  list_datasets(file, "", path, all);
+  std::set<std::string> visited;
+  list_datasets(file, "", path, all, visited);
   StateDict out;
   for (const auto& [key, info] : all) {
     CFX_CHECK(info.type_class == H5T_FLOAT || info.type_class == H5T_INTEGER, "checkpoint: dataset '", key, "' in '",
@@ -240,7 +250,8 @@ void load(Module& module, const fs::path& path) {
   QuietHdf5 quiet;
   Handle file = open_for_reading(path);
   std::map<std::string, DatasetInfo> all;
-  list_datasets(file, "", path, all);
+  std::set<std::string> visited;
+  list_datasets(file, "", path, all, visited);
   check_module_keys(module, all, path);
   module.load_state_dict(read_group(file, all, "", path));
 }
@@ -249,7 +260,8 @@ void load(Module& module, Optimizer& optimizer, const fs::path& path) {
   QuietHdf5 quiet;
   Handle file = open_for_reading(path);
   std::map<std::string, DatasetInfo> all;
-  list_datasets(file, "", path, all);
+  std::set<std::string> visited;
+  list_datasets(file, "", path, all, visited);
   check_module_keys(module, all, path);
   bool has_optimizer = false;
   for (const auto& [key, info] : all) has_optimizer = has_optimizer || key.rfind(std::string(kOptimizerGroup) + "/", 0) == 0;

@@ -5,6 +5,7 @@
 
 #include <hdf5.h>
 
+#include <set>
 #include <sstream>
 #include <string>
 #include <utility>
@@ -58,7 +59,11 @@ bool has_dataset(hid_t file, const std::string& name) {
 }
 
 // Every dataset under `group` (recursively) as "a/b/c", for the "it has: ..." line of errors.
-void list_datasets(hid_t group, const std::string& prefix, std::vector<std::string>& out) {
+// Each group is entered once (`visited`: core/detail/hdf5_handle.h), so a hard link back to
+// an ancestor does not recurse for ever.
+void list_datasets(hid_t group, const std::string& prefix, std::vector<std::string>& out, std::set<std::string>& visited) {
+  const std::string identity = cfx::detail::hdf5_object_identity(group);
+  if (identity.empty() || !visited.insert(identity).second) return;
   H5G_info_t info;
   if (H5Gget_info(group, &info) < 0) return;
   for (hsize_t i = 0; i < info.nlinks; ++i) {
@@ -70,7 +75,7 @@ void list_datasets(hid_t group, const std::string& prefix, std::vector<std::stri
     const hid_t obj = H5Oopen(group, name.c_str(), H5P_DEFAULT);
     if (obj < 0) continue;
     const H5I_type_t kind = H5Iget_type(obj);
-    if (kind == H5I_GROUP) list_datasets(obj, key, out);
+    if (kind == H5I_GROUP) list_datasets(obj, key, out, visited);
     if (kind == H5I_DATASET) out.push_back(key);
     H5Oclose(obj);
   }
@@ -78,7 +83,8 @@ void list_datasets(hid_t group, const std::string& prefix, std::vector<std::stri
 
 std::string dataset_list(hid_t file) {
   std::vector<std::string> names;
-  list_datasets(file, "", names);
+  std::set<std::string> visited;
+  list_datasets(file, "", names, visited);
   constexpr size_t kShown = 30;  // real files carry dozens of metadata/policy/... entries
   std::string s;
   for (size_t i = 0; i < names.size() && i < kShown; ++i) s += (i ? ", " : "") + names[i];
@@ -113,6 +119,7 @@ Dataset open_dataset(hid_t file, const std::string& name, int rank, const char* 
   std::vector<int64_t> dims(h.begin(), h.end());
   CFX_CHECK(r == rank, kRead, ": ", path.string(), ": '", name, "' has shape ", shape_text(dims), " (rank ", r,
             "), expected rank ", rank, " ", layout);
+  cfx::detail::hdf5_checked_elements(id, kRead, name, path);  // so numel() cannot overflow, nor a read allocate TBs
   return {std::move(id), std::move(type), name, std::move(dims)};
 }
 

@@ -33,7 +33,8 @@ ImageFormat sniff_image_format(std::string_view b) {
   if (starts_with(b, "BM"sv)) return ImageFormat::kBmp;
   if (starts_with(b, "GIF87a"sv) || starts_with(b, "GIF89a"sv)) return ImageFormat::kGif;
   if (starts_with(b, "II*\0"sv) || starts_with(b, "MM\0*"sv)) return ImageFormat::kTiff;
-  if (starts_with(b, "RIFF"sv) && b.substr(8, 4) == "WEBP"sv) return ImageFormat::kWebp;
+  // (size first: substr(8) of a shorter file throws std::out_of_range; found by fuzz/image_decode)
+  if (b.size() >= 12 && starts_with(b, "RIFF"sv) && b.substr(8, 4) == "WEBP"sv) return ImageFormat::kWebp;
   if (b.size() >= 2 && b[0] == 'P' && b[1] >= '1' && b[1] <= '7') return ImageFormat::kPnm;
   return ImageFormat::kUnknown;
 }

@@ -54,6 +54,9 @@ TEST_CASE("decode_image: format by signature, not name; grayscale JPEG replicate
   CHECK(sniff_image_format(png) == ImageFormat::kPng);
   CHECK(sniff_image_format(reference_bytes("color_420.jpg")) == ImageFormat::kJpeg);
   CHECK(decode_image(png, "x.JPEG").height == 29);
+  // A "RIFF" file shorter than a WebP header is unknown, not std::out_of_range (fuzz/image_decode).
+  CHECK(sniff_image_format("RIFFP") == ImageFormat::kUnknown);
+  CHECK_THROWS_AS(decode_image("RIFFP", "short.webp"), Error);
 
   const Image gray = read_image(image_reference_dir() / "gray_odd.jpg");
   REQUIRE(gray.channels == 3);

@@ -269,3 +269,30 @@ TEST_CASE("checkpoint: files written by save() are what h5py expects (root datas
   H5Fclose(file);
 }
 
+TEST_CASE("checkpoint: a hard-link cycle and a dataset never written (found by fuzz/checkpoint_hdf5)") {
+  const fs::path path = temp_path("cycle.h5");
+  hid_t file = H5Fcreate(path.c_str(), H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT);
+  REQUIRE(file >= 0);
+  write_like_h5py(file, "w", {1.0, 2.0}, {2});
+  const hid_t group = H5Gcreate2(file, "g", H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
+  REQUIRE(H5Lcreate_hard(file, "/", group, "loop", H5P_DEFAULT, H5P_DEFAULT) >= 0);  // g/loop -> /
+  H5Gclose(group);
+  H5Fclose(file);
+  const StateDict tensors = load_tensors(path);  // was a stack overflow: g/loop/g/loop/...
+  REQUIRE(tensors.size() == 1);
+  CHECK(tensors[0].first == "w");
+
+  // A dataset declaring 2^30 x 1024 floats that the file does not store: an error naming it,
+  // before any allocation (was a 4 TB allocation).
+  file = H5Fcreate(path.c_str(), H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT);
+  const std::vector<hsize_t> dims = {hsize_t{1} << 30, 1024};
+  const hid_t space = H5Screate_simple(2, dims.data(), nullptr);
+  const hid_t dset = H5Dcreate2(file, "huge", H5T_IEEE_F32LE, space, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
+  REQUIRE(dset >= 0);
+  H5Dclose(dset);
+  H5Sclose(space);
+  H5Fclose(file);
+  const std::string error = error_of([&] { load_tensors(path); });
+  CHECK(error.find("'huge' declares shape [1073741824, 1024]") != std::string::npos);
+  CHECK(error.find("stores 0 bytes") != std::string::npos);
+}
