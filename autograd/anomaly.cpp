@@ -98,9 +98,13 @@ std::vector<void*> capture_creation_site() {
 
 std::string format_creation_site(const std::vector<void*>& frames, int max_frames) {
   std::ostringstream os;
-  size_t i = 0;
   // Leave out the frames of record() and of the capture: the op is where the story starts.
-  while (i < frames.size() && describe(frames[i]).function.starts_with("cfx::autograd::")) ++i;
+  // They are the first few, but not always frame 0 on: under ASan, libasan's backtrace()
+  // interceptor comes first. So start after the last autograd frame among the first ones.
+  constexpr size_t kCaptureDepth = 8;
+  size_t i = 0;
+  for (size_t j = 0; j < frames.size() && j < kCaptureDepth; ++j)
+    if (describe(frames[j]).function.starts_with("cfx::autograd::")) i = j + 1;
   for (int shown = 0; i < frames.size() && shown < max_frames; ++i, ++shown) {
     Frame f = describe(frames[i]);
     if (f.function.size() > kMaxFunctionChars) f.function = f.function.substr(0, kMaxFunctionChars) + "...";
