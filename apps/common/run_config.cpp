@@ -43,15 +43,17 @@ void apply_saved(Flags& flags, const std::map<std::string, JsonValue>& saved,
 }
 
 bool parse_run_flags(Flags& flags, const std::vector<std::string>& args, const std::map<std::string, JsonValue>& saved,
-                     const std::function<bool(const std::string&)>& per_invocation) {
+                     const std::function<bool(const std::string&)>& per_invocation,
+                     std::vector<std::string>* positional) {
   apply_saved(flags, saved, per_invocation);
-  const auto positional = flags.parse(args);
+  std::vector<std::string> rest = flags.parse(args);
   if (flags.help_requested()) {
     std::cout << flags.help();
     return false;
   }
-  CFX_CHECK(positional.empty(), flags.program(), ": unexpected argument '", positional.empty() ? "" : positional[0],
-            "' (flags are --name value)");
+  if (positional) *positional = std::move(rest);
+  else CFX_CHECK(rest.empty(), flags.program(), ": unexpected argument '", rest.empty() ? "" : rest[0],
+                 "' (flags are --name value)");
   return true;
 }
 

@@ -32,9 +32,11 @@ void apply_saved(Flags& flags, const std::map<std::string, JsonValue>& saved,
                  const std::function<bool(const std::string&)>& per_invocation);
 // The rest of every app's parse_config: `saved` as defaults (apply_saved), then the command
 // line; prints the help when asked. Returns false when --help was given (nothing to run).
-// Throws cfx::Error for a positional argument.
+// Positional arguments go to *positional when given (a command taking files), else they are
+// an error (cfx::Error).
 bool parse_run_flags(Flags& flags, const std::vector<std::string>& args, const std::map<std::string, JsonValue>& saved,
-                     const std::function<bool(const std::string&)>& per_invocation);
+                     const std::function<bool(const std::string&)>& per_invocation,
+                     std::vector<std::string>* positional = nullptr);
 // Every flag's value as one JSON line (what <out>/config.json holds).
 std::string config_json(const Flags& flags);
 // The same for an app's settings struct: its add_flags(Flags&, Config&) (found in the app's

@@ -143,16 +143,9 @@ ImageNetConfig parse_config(const std::string& command, const std::vector<std::s
                    command == "train" ? "Trains the vision Flowformer; defaults = --preset (imagenet: the paper's recipe)."
                                       : "Flags default to the run's config.json.");
   add_flags(flags, cfg);
-  if (!saved.empty()) app::apply_saved(flags, saved, per_invocation_flag);
-  const std::vector<std::string> positional = flags.parse(args);
-  if (flags.help_requested()) {
-    std::cout << flags.help();
-    if (help) *help = true;
-    return cfg;
-  }
-  if (help) *help = false;
-  if (files) *files = positional;
-  else CFX_CHECK(positional.empty(), "conflux-imagenet ", command, ": unexpected argument '", positional.at(0), "'");
+  const bool go = app::parse_run_flags(flags, args, saved, per_invocation_flag, files);
+  if (help) *help = !go;
+  if (!go) return cfg;
   if (command != "predict") validate(cfg);  // predict reads no folder
   return cfg;
 }
