@@ -356,10 +356,11 @@ TEST_CASE("conflux-uea kill -9 at any moment: every resume continues from the la
           }
         }
       }
-      if (!child.exited()) {
-        const double at = ms_since(child.start);
-        child.kill9();
-        REQUIRE(child.killed_by_sigkill());
+      const double at = ms_since(child.start);
+      if (!child.exited()) child.kill9();
+      // The child may finish between the poll and the signal (kill of a zombie does nothing):
+      // then this session completed on its own, and the code below takes it as such.
+      if (child.killed_by_sigkill()) {
         ++kills;
         std::vector<std::string> tmps;
         for (const auto& e : fs::directory_iterator(run)) {
