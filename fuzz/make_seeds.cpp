@@ -19,6 +19,7 @@
 #include "data/lm/token_file.h"
 #include "data/lra/generate.h"
 #include "nn/checkpoint.h"
+#include "nn/safetensors.h"
 #include "ops/creation.h"
 
 namespace fs = std::filesystem;
@@ -188,6 +189,27 @@ void images() {
   write("image_decode", "gray1.png", encode_png(9, 2, SPNG_COLOR_TYPE_GRAYSCALE, 1, {0xa5, 0x80, 0x5a, 0x00}));
 }
 
+void safetensors() {
+  nn::save_tensors_safetensors({{"encoder.weight", arange(0.0, 6.0).reshape({2, 3}).to(kFloat32)},
+                                {"encoder.bias", tensor(std::vector<double>{1.5, -2.5}, {2})},
+                                {"step", tensor(std::vector<int64_t>{7}, {1})},
+                                {"ids", tensor(std::vector<int32_t>{1, 2, 3}, {3})},
+                                {"empty", zeros({0, 4})},
+                                {"scalar", scalar_tensor(0.5, {kFloat32})}},
+                               seed("safetensors", "mixed.safetensors"), {{"format", "pt"}});
+  // F16 and BF16 (the library reads them, never writes them), spelled out as the spec says:
+  // 1.0 and -2.0 in each, little-endian, after a header padded with spaces to 8 bytes.
+  std::string header = R"({"h":{"dtype":"F16","shape":[2],"data_offsets":[0,4]},)"
+                       R"("b":{"dtype":"BF16","shape":[2],"data_offsets":[4,8]}})";
+  header.append((8 - header.size() % 8) % 8, ' ');
+  std::string bytes(8, '\0');
+  for (int i = 0; i < 8; ++i) bytes[i] = static_cast<char>((header.size() >> (8 * i)) & 0xff);
+  bytes += header;
+  bytes += std::string("\x00\x3c\x00\xc0", 4);  // F16 1.0, -2.0
+  bytes += std::string("\x80\x3f\x00\xc0", 4);  // BF16 1.0, -2.0
+  write("safetensors", "half.safetensors", bytes);
+}
+
 void json() {
   write("json_object", "config.json",
         app::to_json({{"lr", 1e-3}, {"steps", int64_t{2000}}, {"resume", true}, {"data", std::string("../d\"a\\t\n")},
@@ -211,6 +233,7 @@ int main(int argc, char** argv) {
     lm(wikitext);
     hdf5();
     images();
+    safetensors();
     json();
   } catch (const Error& e) {
     std::cerr << "conflux_fuzz_seeds: " << e.what() << "\n";

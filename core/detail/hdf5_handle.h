@@ -10,6 +10,7 @@
 
 #include <hdf5.h>
 
+#include <algorithm>
 #include <cstdint>
 #include <filesystem>
 #include <string>
@@ -86,7 +87,9 @@ inline std::string hdf5_object_identity(hid_t obj) {
 // element; with filters (gzip, shuffle, ...) the data decodes to at most kHdf5MaxFilterRatio
 // times its stored bytes (deflate cannot pass 1032:1). A dataset declared but never written
 // (no storage; HDF5 would read its fill value) is refused as well: no h5py, PyTorch or Conflux
-// writer leaves one holding data.
+// writer leaves one holding data. The stored size is itself read from the header, so it is
+// capped by the file's size: a 6 KB file cannot hold a 3 GB contiguous dataset (also found by
+// fuzz/checkpoint_hdf5). External storage (data in other files) is not a checkpoint's: refused.
 inline constexpr uint64_t kHdf5MaxFilterRatio = 2048;
 
 inline uint64_t hdf5_checked_elements(hid_t dset, const char* who, const std::string& name,
@@ -109,12 +112,23 @@ inline uint64_t hdf5_checked_elements(hid_t dset, const char* who, const std::st
   CFX_CHECK(!overflow, who, ": ", path.string(), ": '", name, "' declares shape ", shape, " of ", H5Tget_size(type),
             "-byte elements, more than 2^63 bytes: a damaged file");
   if (elements == 0) return 0;
-  const uint64_t stored = H5Dget_storage_size(dset);
+  CFX_CHECK(H5Pget_external_count(dcpl) == 0, who, ": ", path.string(), ": '", name,
+            "' keeps its data in external files, which this reader does not follow");
+  hsize_t file_bytes = 0;
+  {
+    Hdf5Handle file(H5Iget_file_id(dset), H5Fclose, who, "find the file of '" + name + "'", path);
+    CFX_CHECK(H5Fget_filesize(file, &file_bytes) >= 0, who, ": ", path.string(), ": HDF5 failed to read the file size");
+  }
+  const uint64_t declared_storage = H5Dget_storage_size(dset);
+  const uint64_t stored = std::min<uint64_t>(declared_storage, file_bytes);
   const int filters = H5Pget_nfilters(dcpl);
   uint64_t limit = stored;
   if (filters > 0 && __builtin_mul_overflow(stored, kHdf5MaxFilterRatio, &limit)) limit = UINT64_MAX;
   CFX_CHECK(bytes <= limit, who, ": ", path.string(), ": '", name, "' declares shape ", shape, " (", bytes,
             " bytes) but the file stores ", stored, " bytes of it", filters > 0 ? " compressed" : "",
+            declared_storage > file_bytes ? " (its header claims " + std::to_string(declared_storage) +
+                                                " in a file of " + std::to_string(file_bytes) + " bytes)"
+                                          : std::string(),
             ": a damaged file, or a dataset created and never written");
   return elements;
 }
