@@ -6,8 +6,7 @@
 #include "autograd/anomaly.h"
 #include "autograd/grad_mode.h"
 #include "autograd/node.h"
-#include "ops/creation.h"
-#include "ops/elementwise.h"
+#include "core/kernels.h"
 
 namespace cfx {
 
@@ -107,15 +106,34 @@ void record(const char* name, Tensor& out, const std::vector<Tensor>& inputs, Ba
 
 namespace {
 
+// The engine sums gradients through the kernel table (core/kernels.h), not through ops:
+// autograd sits below ops, and nothing here must record history anyway.
+Tensor sum_of(const Tensor& a, const Tensor& b) {
+  CFX_CHECK(a.shape() == b.shape() && a.dtype() == b.dtype() && a.device() == b.device(),
+            "backward: cannot add gradients of shape ", a.shape(), " (", a.dtype(), ", ", a.device(), ") and ",
+            b.shape(), " (", b.dtype(), ", ", b.device(), ")");
+  Tensor out = detail::make_empty(a.shape(), a.dtype(), a.device());
+  binary_kernel(a.device(), BinaryOp::Add, a, b, out);
+  return out;
+}
+
+Tensor filled_like(const Tensor& t, double value) {
+  Tensor out = detail::make_empty(t.shape(), t.dtype(), t.device());
+  fill_kernel(t.device(), out, value);
+  return out;
+}
+
 void accumulate_into_leaf(TensorImpl& leaf, const Tensor& g) {
   CFX_CHECK(g.shape() == leaf.sizes, "backward: gradient of shape ", g.shape(),
             " does not match leaf of shape ", leaf.sizes);
   if (!leaf.grad) {
     // Own a fresh copy: `g` may alias another input's gradient (add returns g for both).
-    leaf.grad = g.clone().impl_ptr();
+    Tensor copy = detail::make_empty(g.shape(), g.dtype(), g.device());
+    copy_kernel(g.device(), copy, g);
+    leaf.grad = copy.impl_ptr();
   } else {
-    Tensor acc(leaf.grad);
-    acc.copy_(acc + g);
+    Tensor acc(leaf.grad);  // in place, as torch accumulates into .grad
+    copy_kernel(acc.device(), acc, sum_of(acc, g));
   }
 }
 
@@ -128,7 +146,7 @@ void backward(const Tensor& root, const Tensor& grad_in, bool retain_graph) {
   if (!grad.defined()) {
     CFX_CHECK(root.numel() == 1, "backward: grad can be implicitly created only for scalar outputs; "
               "got a tensor of shape ", root.shape(), ", pass a gradient of that shape");
-    grad = ones_like(root);
+    grad = filled_like(root, 1.0);
   }
   CFX_CHECK(grad.shape() == root.shape(), "backward: gradient has shape ", grad.shape(),
             ", expected the output's shape ", root.shape());
@@ -181,7 +199,7 @@ void backward(const Tensor& root, const Tensor& grad_in, bool retain_graph) {
         continue;
       }
       Tensor& slot = grads_of[e.node.get()];
-      slot = slot.defined() ? slot + input_grads[i] : input_grads[i];
+      slot = slot.defined() ? sum_of(slot, input_grads[i]) : input_grads[i];
       if (--pending[e.node.get()] == 0) ready.push_back(e.node);
     }
     if (!retain_graph) node->release();
@@ -200,6 +218,8 @@ Tensor& Tensor::requires_grad_(bool enabled) {
   unsafe_impl()->requires_grad = enabled;
   return *this;
 }
+
+std::string Tensor::grad_fn_name() const { return grad_fn() ? grad_fn()->name() : std::string(); }
 
 Tensor Tensor::detach() const { return detail::make_view(*this, shape(), strides(), offset()); }
 

@@ -4,12 +4,13 @@
 #include <sstream>
 
 #include "autograd/grad_mode.h"
-#include "ops/creation.h"
-#include "ops/elementwise.h"
-#include "ops/reduce.h"
+#include "core/kernels.h"
 
 namespace cfx {
 namespace {
+
+// The numeric side is plain loops over float64 host values, not ops: a gradcheck that
+// summed with `sum` and `*` would lean on the very ops it checks (and autograd sits below ops).
 
 // Storage offsets of every element of `t` in row-major logical order.
 std::vector<int64_t> element_offsets(const Tensor& t) {
@@ -25,23 +26,39 @@ std::vector<int64_t> element_offsets(const Tensor& t) {
   return offs;
 }
 
-// The projections of the output checked: one-hot rows of the Jacobian, or random vectors.
+// The elements of a float64 CPU tensor (any strides) in row-major order.
+std::vector<double> values(const Tensor& t, const char* what) {
+  CFX_CHECK(t.dtype() == kFloat64 && t.device().is_cpu(), "gradcheck: ", what, " must be a float64 CPU tensor, got ",
+            t.dtype(), " on ", t.device());
+  const double* data = static_cast<const double*>(t.storage()->data());
+  std::vector<double> v;
+  v.reserve(t.numel());
+  for (int64_t off : element_offsets(t)) v.push_back(data[off]);
+  return v;
+}
+
+// The projections of the output checked: one-hot rows of the Jacobian, or random vectors
+// (standard normal from the kernel randn uses, so the same seed gives the same probes).
 std::vector<Tensor> probe_vectors(const Tensor& out, const GradcheckOptions& opts) {
   std::vector<Tensor> probes;
+  const Device cpu = Device::cpu();
   if (out.numel() <= opts.full_jacobian_max_outputs) {
     for (int64_t i = 0; i < out.numel(); ++i) {
-      Tensor e = zeros({out.numel()}, {kFloat64});
+      Tensor e = detail::make_empty(out.shape(), kFloat64, cpu);
+      fill_kernel(cpu, e, 0.0);
       e.data_ptr<double>()[i] = 1.0;
-      probes.push_back(e.reshape(out.shape()));
+      probes.push_back(e);
     }
   } else {
     Generator gen(opts.seed);
-    for (int i = 0; i < 4; ++i) probes.push_back(randn(out.shape(), {kFloat64}, &gen));
+    for (int i = 0; i < 4; ++i) {
+      Tensor r = detail::make_empty(out.shape(), kFloat64, cpu);
+      normal_kernel(cpu, r, 0.0, 1.0, gen);
+      probes.push_back(r);
+    }
   }
   return probes;
 }
-
-double dot(const Tensor& a, const Tensor& b) { return sum(a.detach() * b.detach()).item<double>(); }
 
 }  // namespace
 
@@ -49,6 +66,7 @@ GradcheckResult gradcheck(const GradcheckFn& fn, const std::vector<Tensor>& inpu
   for (size_t i = 0; i < inputs.size(); ++i) {
     const Tensor& t = inputs[i];
     CFX_CHECK(t.dtype() == kFloat64, "gradcheck: input ", i, " must be float64, got ", t.dtype());
+    CFX_CHECK(t.device().is_cpu(), "gradcheck: input ", i, " must be on the CPU, got ", t.device());
     CFX_CHECK(t.requires_grad() && t.is_leaf(), "gradcheck: input ", i, " must be a leaf with requires_grad");
     for (int64_t d = 0; d < t.dim(); ++d)
       CFX_CHECK(t.strides()[d] != 0 || t.shape()[d] <= 1, "gradcheck: input ", i,
@@ -57,14 +75,17 @@ GradcheckResult gradcheck(const GradcheckFn& fn, const std::vector<Tensor>& inpu
   Tensor out = fn(inputs);
   CFX_CHECK(out.dtype() == kFloat64, "gradcheck: the function must return float64, got ", out.dtype());
   const std::vector<Tensor> probes = probe_vectors(out, opts);
+  std::vector<std::vector<double>> probe_values;
+  for (const Tensor& p : probes) probe_values.push_back(values(p, "a probe"));
 
   // Analytic: for each probe p, the gradients of <p, f(x)> with respect to every input.
-  std::vector<std::vector<Tensor>> analytic(probes.size());
+  std::vector<std::vector<std::vector<double>>> analytic(probes.size());
   for (size_t p = 0; p < probes.size(); ++p) {
     for (const Tensor& t : inputs) t.unsafe_impl()->grad.reset();
     if (out.requires_grad()) out.backward(probes[p], /*retain_graph=*/true);
     for (const Tensor& t : inputs)
-      analytic[p].push_back(t.grad().defined() ? t.grad().contiguous() : zeros(t.shape(), {kFloat64}));
+      analytic[p].push_back(t.grad().defined() ? values(t.grad(), "a gradient")
+                                               : std::vector<double>(static_cast<size_t>(t.numel()), 0.0));
   }
   for (const Tensor& t : inputs) t.unsafe_impl()->grad.reset();
 
@@ -78,14 +99,14 @@ GradcheckResult gradcheck(const GradcheckFn& fn, const std::vector<Tensor>& inpu
     for (size_t k = 0; k < offs.size(); ++k) {
       const double saved = data[offs[k]];
       data[offs[k]] = saved + opts.eps;
-      Tensor plus = fn(inputs);
+      const std::vector<double> plus = values(fn(inputs), "the function's output");
       data[offs[k]] = saved - opts.eps;
-      Tensor minus = fn(inputs);
+      const std::vector<double> minus = values(fn(inputs), "the function's output");
       data[offs[k]] = saved;
-      Tensor diff = (plus - minus) / (2 * opts.eps);
       for (size_t p = 0; p < probes.size(); ++p) {
-        const double numeric = dot(probes[p], diff);
-        const double exact = analytic[p][i].data_ptr<double>()[k];
+        double numeric = 0;
+        for (size_t j = 0; j < plus.size(); ++j) numeric += probe_values[p][j] * ((plus[j] - minus[j]) / (2 * opts.eps));
+        const double exact = analytic[p][i][k];
         const double err = std::abs(exact - numeric);
         result.max_abs_error = std::max(result.max_abs_error, err);
         if (err > opts.atol + opts.rtol * std::abs(numeric) && result.ok) {

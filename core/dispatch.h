@@ -1,7 +1,7 @@
 // The one place a backend is picked: each kernel is a table with one slot per device type,
 // and on the CPU one slot per instruction-set capability (core/cpu_capability.h).
 //
-//   // ops/kernels.h, the kernel surface every backend implements:
+//   // core/kernels.h, the kernel surface every backend implements:
 //   CFX_DECLARE_KERNEL(unary_kernel, void(UnaryOp, const Tensor& x, Tensor& out));
 //   // ops/cpu/pointwise_cpu.cpp, compiled once per CPU capability:
 //   CFX_REGISTER_CPU_KERNEL(unary_kernel, unary_cpu);

@@ -4,7 +4,6 @@
 
 #include <cmath>
 
-#include "autograd/node.h"
 #include "core/tensor.h"
 
 namespace cfx {
@@ -73,7 +72,7 @@ std::string Tensor::str() const {
   std::string s = "tensor(" + body;
   if (numel() == 0 || summarise) s += ", size=" + shape_str(shape());
   if (dtype() != kFloat32 && dtype() != kInt64 && dtype() != kBool) s += ", dtype=" + std::string(dtype_name(dtype()));
-  if (grad_fn()) s += ", grad_fn=<" + grad_fn()->name() + ">";
+  if (grad_fn()) s += ", grad_fn=<" + grad_fn_name() + ">";
   else if (requires_grad()) s += ", requires_grad=True";
   return s + ")";
 }

@@ -107,6 +107,8 @@ class Tensor {
   void set_grad(const Tensor& g) { impl().grad = g.impl_; }
   const std::shared_ptr<autograd::Node>& grad_fn() const { return impl().grad_fn; }
   bool is_leaf() const { return impl().grad_fn == nullptr; }
+  // The recorded op's name ("mul", "flow_attention"...), "" for a leaf (what printing shows).
+  std::string grad_fn_name() const;
   // Same data, no history: the result is a leaf that does not require grad.
   Tensor detach() const;
   // Reverse-mode pass from this tensor; a non-scalar needs an explicit `grad` of its shape.

@@ -1,4 +1,4 @@
-// CUDA bmm_kernel (ops/kernels.h) on cuBLAS, and the row-major strided-batched GEMM helper
+// CUDA bmm_kernel (core/kernels.h) on cuBLAS, and the row-major strided-batched GEMM helper
 // the other CUDA files use (cuda/runtime.h). CPU twin: ops/cpu/blas_cpu.cpp.
 //
 //   out[b] = a[b] @ b[b],  a [Bt,M,K], b [Bt,K,N], out [Bt,M,N] dense;  float32 -> Sgemm,
@@ -17,7 +17,7 @@
 
 #include "cuda/loops.cuh"
 #include "ops/blas_operand.h"
-#include "ops/kernels.h"
+#include "core/kernels.h"
 
 namespace cfx::cuda {
 

@@ -1,5 +1,5 @@
 // Fused CUDA Flow-Attention: the kernel-table entries (flow_attention_kernel and its
-// backward, ops/kernels.h) and the non-causal forward (0.2) and analytic backward (0.6) side
+// backward, core/kernels.h) and the non-causal forward (0.2) and analytic backward (0.6) side
 // by side; the causal pair is in cuda/flow_attention_causal.cu, shared kernels in
 // cuda/flow_attention.cuh. CPU twin: ops/cpu/flow_attention_cpu.cpp (same phases, same
 // formulas, same treatment of masks and of batch rows without a valid key).

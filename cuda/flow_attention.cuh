@@ -21,7 +21,7 @@
 
 #include "cuda/loops.cuh"
 #include "ops/flow_attention.h"
-#include "ops/kernels.h"
+#include "core/kernels.h"
 
 namespace cfx::cuda::flow {
 

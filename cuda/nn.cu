@@ -1,4 +1,4 @@
-// CUDA kernels for the fused neural-network ops (ops/kernels.h): layer_norm and
+// CUDA kernels for the fused neural-network ops (core/kernels.h): layer_norm and
 // cross_entropy (forward/backward pairs), index_select and index_add (embedding and its
 // gradient). CPU twins: ops/cpu/nn_cpu.cpp and ops/cpu/index_cpu.cpp, same formulas.
 //
@@ -19,7 +19,7 @@
 #include <type_traits>
 
 #include "cuda/loops.cuh"
-#include "ops/kernels.h"
+#include "core/kernels.h"
 
 namespace cfx::cuda {
 namespace {

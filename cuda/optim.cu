@@ -1,4 +1,4 @@
-// CUDA kernels for the fused optimiser updates (ops/kernels.h: sgd_step_kernel,
+// CUDA kernels for the fused optimiser updates (core/kernels.h: sgd_step_kernel,
 // adam_step_kernel), called by nn/optim.cpp. CPU twins: ops/cpu/optim_cpu.cpp; the formulas
 // here follow them line by line, in double for float32 and float64 parameters alike, so a
 // float32 parameter lands on the CPU's value up to the last bit of the double math (nvcc may
@@ -9,7 +9,7 @@
 // at offset j in each of them. One launch per parameter per step replaces the ~15 pointwise
 // launches and temporaries of the tensor-op path.
 #include "cuda/loops.cuh"
-#include "ops/kernels.h"
+#include "core/kernels.h"
 
 namespace cfx::cuda {
 namespace {

@@ -1,4 +1,4 @@
-// CUDA kernels for memory and pointwise ops (ops/kernels.h): fill, copy (device <-> device,
+// CUDA kernels for memory and pointwise ops (core/kernels.h): fill, copy (device <-> device,
 // host <-> device), arange, uniform/normal, unary and its backward, binary, where.
 // The CPU twins are in ops/cpu/pointwise_cpu.cpp; semantics (dtypes, casts, NaN handling)
 // follow them line by line.
@@ -13,7 +13,7 @@
 #include "core/int_pow.h"
 #include "core/philox.h"
 #include "cuda/loops.cuh"
-#include "ops/kernels.h"
+#include "core/kernels.h"
 
 namespace cfx::cuda {
 namespace {

@@ -1,4 +1,4 @@
-// CUDA kernels for reductions and ops along one dim (ops/kernels.h): reduce (sum/max/min
+// CUDA kernels for reductions and ops along one dim (core/kernels.h): reduce (sum/max/min
 // over any dims), argmax, cumsum, softmax / log_softmax and their backward. CPU twins:
 // ops/cpu/reduce_cpu.cpp and ops/cpu/softmax_cpu.cpp, whose semantics these follow: float32
 // sums accumulate in double; max/min ignore NaN candidates (std::max order); argmax returns
@@ -20,7 +20,7 @@
 #include <type_traits>
 
 #include "cuda/loops.cuh"
-#include "ops/kernels.h"
+#include "core/kernels.h"
 
 namespace cfx::cuda {
 namespace {

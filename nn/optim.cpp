@@ -9,7 +9,7 @@
 #include "autograd/grad_mode.h"
 #include "ops/creation.h"
 #include "ops/elementwise.h"
-#include "ops/kernels.h"
+#include "core/kernels.h"
 #include "ops/reduce.h"
 
 namespace cfx::nn {

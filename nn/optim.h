@@ -2,7 +2,7 @@
 //
 // Updates run under NoGradGuard and write the parameters in place, so every module handle
 // sees them. With `fused = true` (the default) each parameter's update is one pass of a kernel
-// (sgd_step_kernel / adam_step_kernel of ops/kernels.h, CPU and CUDA, math in double) when the
+// (sgd_step_kernel / adam_step_kernel of core/kernels.h, CPU and CUDA, math in double) when the
 // parameter, its gradient and its state are contiguous and alike in dtype and device;
 // `fused = false`, or anything else, uses the same formulas written with tensor ops.
 // Parameters whose .grad() is undefined are skipped (as PyTorch).

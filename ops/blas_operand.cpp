@@ -1,7 +1,7 @@
 #include "ops/blas_operand.h"
 
 #include "core/error.h"
-#include "ops/kernels.h"
+#include "core/kernels.h"
 
 namespace cfx {
 

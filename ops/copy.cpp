@@ -1,7 +1,7 @@
 // Copies: contiguous(), clone(), dtype/device conversion, in-place copy_/fill_.
 #include "autograd/grad_mode.h"
 #include "autograd/node.h"
-#include "ops/kernels.h"
+#include "core/kernels.h"
 
 namespace cfx {
 

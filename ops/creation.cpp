@@ -2,7 +2,7 @@
 
 #include <cmath>
 
-#include "ops/kernels.h"
+#include "core/kernels.h"
 
 namespace cfx {
 

@@ -5,7 +5,7 @@
 #include "autograd/grad_mode.h"
 #include "autograd/node.h"
 #include "ops/creation.h"
-#include "ops/kernels.h"
+#include "core/kernels.h"
 #include "ops/reduce.h"
 
 namespace cfx {

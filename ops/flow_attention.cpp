@@ -4,7 +4,7 @@
 #include "ops/flow_attention.h"
 
 #include "autograd/node.h"
-#include "ops/kernels.h"
+#include "core/kernels.h"
 
 namespace cfx {
 

@@ -7,7 +7,7 @@
 
 #include "autograd/node.h"
 #include "ops/creation.h"
-#include "ops/kernels.h"
+#include "core/kernels.h"
 
 namespace cfx {
 

@@ -1,5 +1,5 @@
 // Matrix products: matmul (torch.matmul semantics), bmm and linear. Each op checks its
-// inputs, runs bmm_kernel (ops/kernels.h; OpenBLAS on CPU) on 3-d *views* of its inputs,
+// inputs, runs bmm_kernel (core/kernels.h; OpenBLAS on CPU) on 3-d *views* of its inputs,
 // and records its backward, two more matrix products, right under the forward.
 //
 // Letters: a [..., M, K] @ b [..., K, N] -> out [..., M, N]; "batch" is every dim before the
@@ -15,7 +15,7 @@
 
 #include "autograd/node.h"
 #include "ops/elementwise.h"
-#include "ops/kernels.h"
+#include "core/kernels.h"
 #include "ops/reduce.h"
 
 namespace cfx {

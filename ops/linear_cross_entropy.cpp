@@ -9,7 +9,7 @@
 #include "autograd/node.h"
 #include "ops/creation.h"
 #include "ops/elementwise.h"
-#include "ops/kernels.h"
+#include "core/kernels.h"
 #include "ops/linalg.h"
 #include "ops/reduce.h"
 #include "ops/shape_ops.h"

@@ -15,7 +15,7 @@
 #include "autograd/node.h"
 #include "ops/creation.h"
 #include "ops/elementwise.h"
-#include "ops/kernels.h"
+#include "core/kernels.h"
 #include "ops/reduce.h"
 
 namespace cfx {

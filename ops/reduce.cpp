@@ -8,7 +8,7 @@
 #include "autograd/node.h"
 #include "ops/creation.h"
 #include "ops/elementwise.h"
-#include "ops/kernels.h"
+#include "core/kernels.h"
 
 namespace cfx {
 

@@ -9,7 +9,7 @@
 
 #include "autograd/node.h"
 #include "ops/creation.h"
-#include "ops/kernels.h"
+#include "core/kernels.h"
 
 namespace cfx {
 
@@ -101,7 +101,7 @@ Tensor index_select(const Tensor& x, int64_t dim, const Tensor& index) {
             ", got ", index.device());
   CFX_CHECK(x.dim() >= 1, "index_select: expected an input with at least 1 dim, got shape ", x.shape());
   dim = wrap_dim(dim, x.dim(), "index_select");
-  // The kernels take a dense 1-d int64 index (ops/kernels.h): widen an int32 one here.
+  // The kernels take a dense 1-d int64 index (core/kernels.h): widen an int32 one here.
   const Tensor idx = index.to(kInt64).reshape({index.numel()}).contiguous();
   // Kernels trust the values (they address memory with them): check every one first.
   const int64_t size = x.size(dim);

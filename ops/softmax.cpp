@@ -3,7 +3,7 @@
 //
 // Inputs may be any strided view: the kernels read strides, so no .contiguous() copy here.
 #include "autograd/node.h"
-#include "ops/kernels.h"
+#include "core/kernels.h"
 #include "ops/reduce.h"
 
 namespace cfx {

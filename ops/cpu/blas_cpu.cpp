@@ -1,4 +1,4 @@
-// CPU bmm_kernel (ops/kernels.h) on OpenBLAS: out[b] = a[b] @ b[b] for a [Bt,M,K],
+// CPU bmm_kernel (core/kernels.h) on OpenBLAS: out[b] = a[b] @ b[b] for a [Bt,M,K],
 // b [Bt,K,N], out [Bt,M,N] dense. float32 -> cblas_sgemm, float64 -> cblas_dgemm.
 //
 // What BLAS takes directly, so that nothing is copied for the common views:
@@ -18,7 +18,7 @@
 
 #include "core/parallel.h"
 #include "ops/blas_operand.h"
-#include "ops/kernels.h"
+#include "core/kernels.h"
 
 namespace cfx::cpu::CFX_CPU_CAPABILITY {  // one copy per CPU capability (core/cpu_capability.h)
 namespace {

@@ -6,7 +6,7 @@
 #include "ops/cpu/flow_attention_cpu.h"
 #include "ops/flow_attention.h"
 #include "ops/flow_attention_step.h"
-#include "ops/kernels.h"
+#include "core/kernels.h"
 
 namespace cfx::cpu::CFX_CPU_CAPABILITY {  // one copy per CPU capability (core/cpu_capability.h)
 namespace {

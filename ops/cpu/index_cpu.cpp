@@ -1,4 +1,4 @@
-// CPU index_select_kernel and index_add_kernel (ops/kernels.h).
+// CPU index_select_kernel and index_add_kernel (core/kernels.h).
 //
 // Both see a tensor as [O, S, I] around the indexed dim: O = product of the dims before it,
 // S = its size, I = product of the dims after it. Any strides are allowed: the element
@@ -9,7 +9,7 @@
 #include <vector>
 
 #include "core/parallel.h"
-#include "ops/kernels.h"
+#include "core/kernels.h"
 
 namespace cfx::cpu::CFX_CPU_CAPABILITY {  // one copy per CPU capability (core/cpu_capability.h)
 namespace {

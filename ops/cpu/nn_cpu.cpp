@@ -1,4 +1,4 @@
-// CPU kernels for the fused neural-network ops (ops/kernels.h): layer_norm and
+// CPU kernels for the fused neural-network ops (core/kernels.h): layer_norm and
 // cross_entropy, each a forward/backward pair (llm.c layernorm_forward/_backward style).
 // Not here: index gathers (ops/cpu/index_cpu.cpp) and the autograd wiring (ops/nn_ops.cpp).
 //
@@ -11,7 +11,7 @@
 #include <vector>
 
 #include "ops/cpu/loops.h"
-#include "ops/kernels.h"
+#include "core/kernels.h"
 
 namespace cfx::cpu::CFX_CPU_CAPABILITY {  // one copy per CPU capability (core/cpu_capability.h)
 namespace {

@@ -1,11 +1,11 @@
-// CPU kernels for the fused optimiser updates (ops/kernels.h: sgd_step_kernel,
+// CPU kernels for the fused optimiser updates (core/kernels.h: sgd_step_kernel,
 // adam_step_kernel), called by nn/optim.cpp. One pass over the raw data, split over threads
 // in chunks of kGrain elements; every element computes in double and rounds once into its
 // own storage type. CUDA twin: cuda/optim.cu (same formulas, line by line).
 #include <cmath>
 
 #include "core/parallel.h"
-#include "ops/kernels.h"
+#include "core/kernels.h"
 
 namespace cfx::cpu::CFX_CPU_CAPABILITY {  // one copy per CPU capability (core/cpu_capability.h)
 namespace {

@@ -1,11 +1,11 @@
-// CPU kernels for memory and pointwise ops (ops/kernels.h): fill, copy, arange, random
+// CPU kernels for memory and pointwise ops (core/kernels.h): fill, copy, arange, random
 // fills, unary/binary math and where. All go through StridedLoop (ops/cpu/loops.h).
 #include <cmath>
 #include <numbers>
 
 #include "core/int_pow.h"
 #include "ops/cpu/loops.h"
-#include "ops/kernels.h"
+#include "core/kernels.h"
 
 namespace cfx::cpu::CFX_CPU_CAPABILITY {  // one copy per CPU capability (core/cpu_capability.h)
 namespace {

@@ -8,7 +8,7 @@
 #include <limits>
 
 #include "ops/cpu/loops.h"
-#include "ops/kernels.h"
+#include "core/kernels.h"
 
 namespace cfx::cpu::CFX_CPU_CAPABILITY {  // one copy per CPU capability (core/cpu_capability.h)
 namespace {

@@ -1,4 +1,4 @@
-// CPU kernels for ops along one dim (ops/kernels.h): softmax / log_softmax, their backward,
+// CPU kernels for ops along one dim (core/kernels.h): softmax / log_softmax, their backward,
 // and cumsum. Not here: the autograd wiring (ops/softmax.cpp).
 //
 // Every kernel views its tensors as "rows": one row per index of the other dims, n = size
@@ -16,7 +16,7 @@
 #include <limits>
 
 #include "ops/cpu/loops.h"
-#include "ops/kernels.h"
+#include "core/kernels.h"
 
 namespace cfx::cpu::CFX_CPU_CAPABILITY {  // one copy per CPU capability (core/cpu_capability.h)
 namespace {

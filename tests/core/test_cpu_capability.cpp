@@ -7,7 +7,7 @@
 
 #include "core/allocator.h"
 #include "core/cpu_capability.h"
-#include "ops/kernels.h"
+#include "core/kernels.h"
 #include "testing.h"
 
 using namespace cfx;

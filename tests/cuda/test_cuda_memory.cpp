@@ -16,9 +16,9 @@ using namespace cfx::testing;
 
 // ---- runs without a GPU -------------------------------------------------------------------------
 
-TEST_CASE("cuda: every kernel of ops/kernels.h has a CUDA entry") {
+TEST_CASE("cuda: every kernel of core/kernels.h has a CUDA entry") {
   // The CUDA and CPU slot of every kernel, by name; the names are then matched against the
-  // declarations in ops/kernels.h, so a kernel added there without a CUDA twin fails here.
+  // declarations in core/kernels.h, so a kernel added there without a CUDA twin fails here.
   const Device gpu_device = Device::cuda(), cpu_device = Device::cpu();
   std::map<std::string, std::pair<bool, bool>> slots;
 #define CFX_SLOTS(k) slots[#k] = {k.has(gpu_device), k.has(cpu_device)}
@@ -49,15 +49,15 @@ TEST_CASE("cuda: every kernel of ops/kernels.h has a CUDA entry") {
   CFX_SLOTS(sgd_step_kernel);
   CFX_SLOTS(adam_step_kernel);
 #undef CFX_SLOTS
-  std::ifstream header(std::string(CONFLUX_SOURCE_DIR) + "/ops/kernels.h");
-  REQUIRE_MESSAGE(header.good(), "cannot read ops/kernels.h under ", CONFLUX_SOURCE_DIR);
+  std::ifstream header(std::string(CONFLUX_SOURCE_DIR) + "/core/kernels.h");
+  REQUIRE_MESSAGE(header.good(), "cannot read core/kernels.h under ", CONFLUX_SOURCE_DIR);
   const std::string text((std::istreambuf_iterator<char>(header)), std::istreambuf_iterator<char>());
   const std::regex declaration(R"(\nCFX_DECLARE_KERNEL\((\w+))");
   size_t declared = 0;
   for (auto it = std::sregex_iterator(text.begin(), text.end(), declaration); it != std::sregex_iterator(); ++it) {
     const std::string name = (*it)[1];
     ++declared;
-    CHECK_MESSAGE(slots.count(name), name, " is declared in ops/kernels.h but not listed in this test");
+    CHECK_MESSAGE(slots.count(name), name, " is declared in core/kernels.h but not listed in this test");
     CHECK_MESSAGE(slots[name].second, name, " has no CPU entry");
     if (kBuiltWithCuda) CHECK_MESSAGE(slots[name].first, name, " has no CUDA entry");
   }

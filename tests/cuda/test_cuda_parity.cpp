@@ -1,5 +1,5 @@
 // CUDA backend vs CPU backend (STYLE.md practice 10 iii): every op kernel family of
-// ops/kernels.h run on the same random inputs on both devices, values and gradients, with the
+// core/kernels.h run on the same random inputs on both devices, values and gradients, with the
 // tolerance scaled to the reference (llm.c's t = atol + rtol |ref|); strided, broadcast and
 // integer inputs where the CPU kernel takes them. Memory, copies and the allocator:
 // test_cuda_memory.cpp; Flow-Attention and a whole model: test_cuda_flow_attention.cpp.

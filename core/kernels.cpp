@@ -1,5 +1,5 @@
-// The kernel tables declared in ops/kernels.h (backends fill them in).
-#include "ops/kernels.h"
+// The kernel tables declared in core/kernels.h (backends fill them in).
+#include "core/kernels.h"
 
 namespace cfx {
 
