@@ -1,5 +1,5 @@
 // Fused CUDA Flow-Attention, causal (BENCHMARKS.md 0.3) forward and analytic backward (0.6)
-// side by side. CPU twin: the causal half of ops/cpu/flow_attention_cpu.cpp. Same formulas and
+// side by side. CPU twin: ops/cpu/flow_attention_causal_cpu.cpp. Same formulas and
 // semantics; the CPU walks each (b,h) sequentially over L, here every step is parallel over L:
 //
 //   prefix_scan ...... inclusive/exclusive prefix (or suffix) sums over the L axis of a

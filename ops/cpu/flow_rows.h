@@ -1,8 +1,9 @@
-// Row helpers of the fused CPU Flow-Attention kernels (ops/cpu/flow_attention_cpu.cpp, the
-// full forward and backward; ops/cpu/flow_attention_step_cpu.cpp, the recurrent step): dots,
-// axpys and the feature maps over one row of D or M numbers. One header so that the step and
-// the full forward round alike (the same sigmoid, the same summation order), which is what
-// lets the step reproduce the full causal forward to 1e-12 in float64.
+// Row helpers of the fused CPU Flow-Attention kernels (ops/cpu/flow_attention_cpu.cpp and
+// ops/cpu/flow_attention_causal_cpu.cpp, the full forward and backward;
+// ops/cpu/flow_attention_step_cpu.cpp, the recurrent step): dots, axpys and the feature maps
+// over one row of D or M numbers. One header so that the step and the full forward round
+// alike (the same sigmoid, the same summation order), which is what lets the step reproduce
+// the full causal forward to 1e-12 in float64.
 #pragma once
 
 #ifndef CFX_CPU_CAPABILITY
