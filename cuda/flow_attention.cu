@@ -232,7 +232,7 @@ void noncausal_forward_t(const Config& c, const Tensor& q, const Tensor& k, cons
 
   // Competition C (0.2 over keys, 0.5 over heads).
   const T clamp = T(c.clamp), neg_inf = -std::numeric_limits<T>::infinity();
-  if (c.heads) {
+  if (c.heads_competition()) {
     compete_heads_kernel<T><<<blocks_for(c.B * S), kThreads, 0, s>>>(c.B, c.H, S, c.has_clamp, clamp, neg_inf, pad,
                                                                      s_eff, ptr<T>(st.O_hat), ptr<T>(st.C));
   } else {
@@ -286,7 +286,7 @@ void noncausal_backward_t(const Config& c, const Tensor& q, const Tensor& k, con
     gemm_strided_batched<T>(on.ctx, false, true, S, D, M, T(1), ptr<T>(v), M, S * M, ptr<T>(gkv), M, D * M, T(0),
                             ptr<T>(U), D, S * D, BH);
     row_dot<T>(s, c, S, ptr<T>(kf), ptr<T>(U), S * D, D, T(0), T(0), RowDot::Plain, pad, s_eff, ptr<T>(g_ohat));
-    if (c.heads)
+    if (c.heads_competition())
       compete_heads_backward_kernel<T><<<blocks_for(c.B * S), kThreads, 0, s>>>(
           c.B, c.H, S, c.has_clamp, clamp, pad, s_eff, ptr<T>(st.C), ptr<T>(st.O_hat), ptr<T>(g_ohat));
     else
@@ -325,15 +325,7 @@ void noncausal_backward_t(const Config& c, const Tensor& q, const Tensor& k, con
 // ---- kernel-table entries ------------------------------------------------------------------------
 
 Config make_config(const Tensor& q, const Tensor& k, const Tensor& v, const FlowAttentionOptions& o) {
-  Config c;
-  c.B = q.size(0), c.H = q.size(1), c.L = q.size(2), c.S = k.size(2), c.D = q.size(3), c.M = v.size(3);
-  c.causal = o.causal;
-  c.eps = o.eps;
-  c.eps_after_dot = o.eps_after_dot;
-  c.has_clamp = o.clamp.has_value();
-  c.clamp = o.clamp.value_or(0.0);
-  c.relu = o.feature_map == FlowAttentionOptions::FeatureMap::ReluEps;
-  c.heads = o.competition == FlowAttentionOptions::Competition::Heads;
+  const Config c = flow_kernel_config(q, k, v, o);
   CFX_CHECK(c.BH() == 0 || (c.D >= 1 && c.M >= 1), "flow_attention (cuda): head dims must be >= 1, got D=", c.D,
             ", M=", c.M);
   return c;

@@ -21,22 +21,14 @@
 
 #include "cuda/loops.cuh"
 #include "ops/flow_attention.h"
+#include "ops/flow_attention_kernel.h"
 #include "core/kernels.h"
 
 namespace cfx::cuda::flow {
 
-struct Config {
-  int64_t B = 1, H = 1, L = 0, S = 0, D = 0, M = 0;
-  bool causal = false;
-  double eps = 1e-6;
-  bool eps_after_dot = false;  // CV: eps also added to each of the four normaliser dots
-  bool has_clamp = true;
-  double clamp = 1.0;
-  bool relu = false;   // phi(x) = relu(x) + 1e-6 (LRA) instead of sigmoid
-  bool heads = false;  // competition over the heads (LRA, 0.5) instead of over the keys
-  int64_t BH() const { return B * H; }
-  double dot_offset() const { return eps_after_dot ? eps : 0.0; }  // added to each normaliser dot
-};
+// The kernels read FlowKernelConfig (ops/flow_attention_kernel.h), the CPU kernels' struct;
+// the mask travels in the saved state (CudaFlowState::mask) and as explicit `pad` pointers.
+using Config = FlowKernelConfig;
 
 // What the forward keeps for the backward: O(L + S) numbers and one D x M matrix per (b,h)
 // (STYLE practice 2); phi(q), phi(k) are recomputed. Device tensors of the inputs' dtype.
@@ -111,7 +103,7 @@ __global__ void features_kernel(int64_t total, int64_t R, int64_t D, int64_t H, 
 template <class T>
 void features(cudaStream_t s, const Config& c, int64_t R, const Tensor& x, const uint8_t* pad, Tensor& out) {
   const int64_t total = c.BH() * R * c.D;
-  features_kernel<T><<<blocks_for(total), kThreads, 0, s>>>(total, R, c.D, c.H, c.relu, pad, ptr<T>(x), ptr<T>(out));
+  features_kernel<T><<<blocks_for(total), kThreads, 0, s>>>(total, R, c.D, c.H, c.relu_features(), pad, ptr<T>(x), ptr<T>(out));
   CFX_CUDA_CHECK_LAUNCH();
 }
 
@@ -135,7 +127,7 @@ template <class T>
 void feature_grad(cudaStream_t s, const Config& c, int64_t R, const Tensor& x, const Tensor& fx, const Tensor& g,
                   const T* add, const uint8_t* pad, Tensor& grad_x) {
   const int64_t total = c.BH() * R * c.D;
-  feature_grad_kernel<T><<<blocks_for(total), kThreads, 0, s>>>(total, R, c.D, c.H, c.relu, pad, ptr<T>(x),
+  feature_grad_kernel<T><<<blocks_for(total), kThreads, 0, s>>>(total, R, c.D, c.H, c.relu_features(), pad, ptr<T>(x),
                                                                ptr<T>(fx), ptr<T>(g), add, ptr<T>(grad_x));
   CFX_CUDA_CHECK_LAUNCH();
 }

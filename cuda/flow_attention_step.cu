@@ -83,9 +83,10 @@ void step_t(const Tensor& q, const Tensor& k, const Tensor& v, const FlowAttenti
   const int64_t BH = q.size(0) * q.size(1);
   StepArgs<T> a;
   a.Tn = q.size(2), a.D = q.size(3), a.M = v.size(3), a.position = st.position;
-  a.eps = T(opts.eps), a.after = T(opts.eps_after_dot ? opts.eps : 0.0);
-  a.has_clamp = opts.clamp.has_value(), a.clamp = T(opts.clamp.value_or(0.0));
-  a.relu = opts.feature_map == FlowAttentionOptions::FeatureMap::ReluEps;
+  const FlowKernelConfig c = flow_kernel_config(q, k, v, opts);
+  a.eps = T(c.eps), a.after = T(c.dot_offset());
+  a.has_clamp = c.has_clamp, a.clamp = T(c.clamp);
+  a.relu = c.relu_features();
   a.q = ptr<T>(q), a.k = ptr<T>(k), a.v = ptr<T>(v), a.y = ptr<T>(y);
   a.k_sum = ptr<T>(st.key_sum), a.q_sum = ptr<T>(st.query_sum);
   a.P = ptr<T>(st.source_flow), a.R = ptr<T>(st.sink_flow);

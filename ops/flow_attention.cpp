@@ -4,6 +4,7 @@
 #include "ops/flow_attention.h"
 
 #include "autograd/node.h"
+#include "ops/flow_attention_kernel.h"
 #include "core/kernels.h"
 
 namespace cfx {
@@ -46,6 +47,19 @@ void check_inputs(const Tensor& q, const Tensor& k, const Tensor& v, const FlowA
 }
 
 }  // namespace
+
+FlowKernelConfig flow_kernel_config(const Tensor& q, const Tensor& k, const Tensor& v, const FlowAttentionOptions& opts) {
+  FlowKernelConfig c;
+  c.B = q.size(0), c.H = q.size(1), c.L = q.size(2), c.S = k.size(2), c.D = q.size(3), c.M = v.size(3);
+  c.causal = opts.causal;
+  c.eps = opts.eps;
+  c.eps_after_dot = opts.eps_after_dot;
+  c.has_clamp = opts.clamp.has_value();
+  c.clamp = opts.clamp.value_or(0.0);
+  c.feature_map = opts.feature_map;
+  c.competition = opts.competition;
+  return c;
+}
 
 Tensor flow_attention(const Tensor& q_in, const Tensor& k_in, const Tensor& v_in, const FlowAttentionOptions& opts) {
   check_inputs(q_in, k_in, v_in, opts);

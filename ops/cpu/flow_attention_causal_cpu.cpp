@@ -44,7 +44,7 @@ void chunked_scan(bool reverse, int64_t L, int64_t E, int64_t F, const T* x, con
 // I, O, O_hat (raw), A, C and D_prefix of 0.3 in one pass, writing q~, k~ into qf, kf on the
 // way. sums: [4D] scratch.
 template <class T>
-void causal_stats(const FlowAttentionConfig& c, const HeadSlice<T, T>& h, T* qf /*[L,D]*/,
+void causal_stats(const FlowKernelConfig& c, const HeadSlice<T, T>& h, T* qf /*[L,D]*/,
                   T* kf /*[L,D]*/, T* sums) {
   const int64_t D = c.D;
   const T eps = T(c.eps), after = T(c.dot_offset());  // CV: each dot + eps, before the n scaling
@@ -74,7 +74,7 @@ void causal_stats(const FlowAttentionConfig& c, const HeadSlice<T, T>& h, T* qf 
 }  // namespace
 
 template <class T>
-void causal_forward(const FlowAttentionConfig& c, const T* q, const T* k, const T* v, T* y,
+void causal_forward(const FlowKernelConfig& c, const T* q, const T* k, const T* v, T* y,
                     FlowAttentionSaved<T>& st) {
   const int64_t L = c.L, D = c.D, M = c.M;
   // qf, kf [L,D]; cv [L,M]; state [D,M]; scores [Tc,Tc]; sums [4D]
@@ -106,10 +106,10 @@ struct CausalGrads {                  // per-thread scratch views of one (b,h)
   T *state, *scores;                  // [D,M], [Tc,Tc]
   T *gI, *g_ihat, *g_ohat, *gu, *gw;  // [L] each
   T* vec;                             // [4D]
-  static int64_t size(const FlowAttentionConfig& c) {
+  static int64_t size(const FlowKernelConfig& c) {
     return 4 * c.L * c.D + 2 * c.L * c.M + c.D * c.M + kChunk * kChunk + 5 * c.L + 4 * c.D;
   }
-  CausalGrads(const FlowAttentionConfig& c, T* ws) {
+  CausalGrads(const FlowKernelConfig& c, T* ws) {
     const int64_t L = c.L, D = c.D, M = c.M;
     qf = ws, kf = qf + L * D, gq = kf + L * D, gk = gq + L * D, cv = gk + L * D, gz = cv + L * M;
     state = gz + L * M, scores = state + D * M, gI = scores + kChunk * kChunk;
@@ -118,7 +118,7 @@ struct CausalGrads {                  // per-thread scratch views of one (b,h)
 };
 
 template <class T>
-void causal_backward_head(const FlowAttentionConfig& c, const HeadSlice<T, const T>& h,
+void causal_backward_head(const FlowKernelConfig& c, const HeadSlice<T, const T>& h,
                           const T* G /*[L,M]*/, CausalGrads<T>& w, T* grad_q, T* grad_k,
                           T* grad_v) {
   const int64_t L = c.L, D = c.D, M = c.M;
@@ -203,7 +203,7 @@ void causal_backward_head(const FlowAttentionConfig& c, const HeadSlice<T, const
 }  // namespace
 
 template <class T>
-void causal_backward(const FlowAttentionConfig& c, const T* q, const T* k, const T* v, const T* gy,
+void causal_backward(const FlowKernelConfig& c, const T* q, const T* k, const T* v, const T* gy,
                      const FlowAttentionSaved<T>& st, T* grad_q, T* grad_k, T* grad_v) {
   const int64_t L = c.L, D = c.D, M = c.M;
   for_each_head<T>(c.B * c.H, CausalGrads<T>::size(c), [&](int64_t bh, T* ws) {
@@ -215,13 +215,13 @@ void causal_backward(const FlowAttentionConfig& c, const T* q, const T* k, const
   });
 }
 
-template void causal_forward<float>(const FlowAttentionConfig&, const float*, const float*, const float*, float*,
+template void causal_forward<float>(const FlowKernelConfig&, const float*, const float*, const float*, float*,
                                     FlowAttentionSaved<float>&);
-template void causal_forward<double>(const FlowAttentionConfig&, const double*, const double*, const double*,
+template void causal_forward<double>(const FlowKernelConfig&, const double*, const double*, const double*,
                                      double*, FlowAttentionSaved<double>&);
-template void causal_backward<float>(const FlowAttentionConfig&, const float*, const float*, const float*,
+template void causal_backward<float>(const FlowKernelConfig&, const float*, const float*, const float*,
                                      const float*, const FlowAttentionSaved<float>&, float*, float*, float*);
-template void causal_backward<double>(const FlowAttentionConfig&, const double*, const double*, const double*,
+template void causal_backward<double>(const FlowKernelConfig&, const double*, const double*, const double*,
                                       const double*, const FlowAttentionSaved<double>&, double*, double*, double*);
 
 }  // namespace cfx::cpu::CFX_CPU_CAPABILITY::flow_heads

@@ -29,7 +29,7 @@ namespace {
 
 // Writes q~ = phi(q) into qf and k~ = phi(k) into kf on the way (fused with the sums).
 template <class T>
-void noncausal_stats(const FlowAttentionConfig& c, const HeadSlice<T, T>& h, T* qf /*[L,D]*/,
+void noncausal_stats(const FlowKernelConfig& c, const HeadSlice<T, T>& h, T* qf /*[L,D]*/,
                      T* kf /*[S,D]*/) {
   const int64_t L = c.L, S = c.S, D = c.D;
   const T eps = T(c.eps), after = T(c.dot_offset());
@@ -69,7 +69,7 @@ void noncausal_stats(const FlowAttentionConfig& c, const HeadSlice<T, T>& h, T* 
 
 // C = S_eff * softmax_j(clamp(O_hat)) over the valid keys, max-subtracted like torch.softmax.
 template <class T>
-void compete_over_sequence(const FlowAttentionConfig& c, const HeadSlice<T, T>& h) {
+void compete_over_sequence(const FlowKernelConfig& c, const HeadSlice<T, T>& h) {
   T max_o = -INFINITY;
   for (int64_t j = 0; j < c.S; ++j)
     if (!padded(h, j)) max_o = std::max(max_o, clamp_source(c, h.O_hat[j]));
@@ -84,7 +84,7 @@ void compete_over_sequence(const FlowAttentionConfig& c, const HeadSlice<T, T>& 
 
 // 0.5: C_{j,h} = S_eff * softmax_h(clamp(O_hat_{j,h})), for each batch row and key.
 template <class T>
-void compete_over_heads(const FlowAttentionConfig& c, FlowAttentionSaved<T>& st) {
+void compete_over_heads(const FlowKernelConfig& c, FlowAttentionSaved<T>& st) {
   const int64_t H = c.H, S = c.S;
   for (int64_t b = 0; b < c.B; ++b) {
     const uint8_t* pad = c.key_padding_mask ? c.key_padding_mask + b * S : nullptr;
@@ -110,7 +110,7 @@ void compete_over_heads(const FlowAttentionConfig& c, FlowAttentionSaved<T>& st)
 
 // KV = k~^T (C v); y_i = A_i I_i q~_i^T KV. qf is scaled in place; cv: [S,M] scratch.
 template <class T>
-void noncausal_output(const FlowAttentionConfig& c, const HeadSlice<T, T>& h, T* qf, const T* kf,
+void noncausal_output(const FlowKernelConfig& c, const HeadSlice<T, T>& h, T* qf, const T* kf,
                       T* cv, T* y /*[L,M]*/) {
   const int64_t L = c.L, S = c.S, D = c.D, M = c.M;
   for (int64_t j = 0; j < S; ++j) {
@@ -125,7 +125,7 @@ void noncausal_output(const FlowAttentionConfig& c, const HeadSlice<T, T>& h, T*
 }
 
 template <class T>
-void noncausal_forward(const FlowAttentionConfig& c, const T* q, const T* k, const T* v, T* y,
+void noncausal_forward(const FlowKernelConfig& c, const T* q, const T* k, const T* v, T* y,
                        FlowAttentionSaved<T>& st) {
   const int64_t L = c.L, S = c.S, D = c.D, M = c.M;
   const int64_t scratch = L * D + S * D + S * M;                // qf [L,D], kf [S,D], cv [S,M]
@@ -136,7 +136,7 @@ void noncausal_forward(const FlowAttentionConfig& c, const T* q, const T* k, con
     for (T* p : {h.k_sum, h.q_sum, h.a, h.b}) std::fill_n(p, D, T(0));
     std::fill_n(h.kv, D * M, T(0));
   };
-  if (c.competition == FlowCompetition::Sequence) {
+  if (c.competition == FlowKernelConfig::Competition::Sequence) {
     for_each_head<T>(c.B * c.H, scratch, [&](int64_t bh, T* ws) {
       const auto h = head_slice(c, st, q, k, v, bh);
       if (h.s_eff == 0) return zero_head(h, bh);
@@ -179,10 +179,10 @@ struct NoncausalGrads {  // per-thread scratch views of one (b,h)
   T* gI;                 // [L]
   T* g_ihat;             // [L] d loss / d I_hat (incl. the L/S factor)
   T* vec;                // [4D] ga, gb, g_qsum, g_ksum
-  static int64_t size(const FlowAttentionConfig& c) {
+  static int64_t size(const FlowKernelConfig& c) {
     return 2 * c.L * c.D + 2 * c.S * c.D + c.D * c.M + 2 * c.L + 4 * c.D;
   }
-  NoncausalGrads(const FlowAttentionConfig& c, T* ws)
+  NoncausalGrads(const FlowKernelConfig& c, T* ws)
       : qf(ws),
         kf(qf + c.L * c.D),
         gq(kf + c.S * c.D),
@@ -196,7 +196,7 @@ struct NoncausalGrads {  // per-thread scratch views of one (b,h)
 // Phase A: gKV = sum_i (A_i I_i q~_i) G_i^T; then, when q or k need gradients, U = v gKV^T
 // and (if gC is given) gC_j = k~_j.U_j.
 template <class T>
-void noncausal_grad_kv(const FlowAttentionConfig& c, const HeadSlice<T, const T>& h, const T* G,
+void noncausal_grad_kv(const FlowKernelConfig& c, const HeadSlice<T, const T>& h, const T* G,
                        NoncausalGrads<T>& w, bool need_qk, T* gC /*[S] or null*/) {
   const int64_t L = c.L, S = c.S, D = c.D, M = c.M;
   features(c, h, w.qf, w.kf);
@@ -212,7 +212,7 @@ void noncausal_grad_kv(const FlowAttentionConfig& c, const HeadSlice<T, const T>
 // Phase B turns gC into d loss / d O_hat_raw in place: gO_hat_j = C_j (gC_j - sum C gC / S_eff)
 // over the keys (Sequence) or over the heads (Heads), then the clamp mask.
 template <class T>
-void compete_backward(const FlowAttentionConfig& c, const T* C, const T* o_hat, T* g, int64_t n,
+void compete_backward(const FlowKernelConfig& c, const T* C, const T* o_hat, T* g, int64_t n,
                       int64_t stride, int64_t s_eff) {
   T sum = 0;
   for (int64_t t = 0; t < n; ++t) sum += C[t * stride] * g[t * stride];
@@ -224,7 +224,7 @@ void compete_backward(const FlowAttentionConfig& c, const T* C, const T* o_hat, 
 
 // Phase C. gO_hat: [S] from phase B. w holds qf, kf, gk = U and gkv from phase A.
 template <class T>
-void noncausal_grad_qk(const FlowAttentionConfig& c, const HeadSlice<T, const T>& h, const T* G,
+void noncausal_grad_qk(const FlowKernelConfig& c, const HeadSlice<T, const T>& h, const T* G,
                        const T* g_ohat, NoncausalGrads<T>& w, T* grad_q, T* grad_k) {
   const int64_t L = c.L, S = c.S, D = c.D, M = c.M;
   const T eps = T(c.eps), l_over_s = T(L) / T(h.s_eff);
@@ -282,14 +282,14 @@ void noncausal_grad_qk(const FlowAttentionConfig& c, const HeadSlice<T, const T>
 
 // gv_j = C_j gKV^T k~_j
 template <class T>
-void noncausal_grad_v(const FlowAttentionConfig& c, const HeadSlice<T, const T>& h,
+void noncausal_grad_v(const FlowKernelConfig& c, const HeadSlice<T, const T>& h,
                       const NoncausalGrads<T>& w, T* grad_v /*[S,M]*/) {
   gemm<T>(false, false, c.S, c.M, c.D, 1, w.kf, c.D, w.gkv, c.M, 0, grad_v, c.M);
   for (int64_t j = 0; j < c.S; ++j) scale(h.C[j], grad_v + j * c.M, c.M);
 }
 
 template <class T>
-void noncausal_backward(const FlowAttentionConfig& c, const T* q, const T* k, const T* v,
+void noncausal_backward(const FlowKernelConfig& c, const T* q, const T* k, const T* v,
                         const T* gy, const FlowAttentionSaved<T>& st, T* grad_q, T* grad_k,
                         T* grad_v) {
   const int64_t L = c.L, S = c.S, D = c.D, M = c.M;
@@ -307,7 +307,7 @@ void noncausal_backward(const FlowAttentionConfig& c, const T* q, const T* k, co
                         grad_k ? grad_k + bh * S * D : nullptr);
     if (grad_v) noncausal_grad_v(c, h, w, grad_v + bh * S * M);
   };
-  if (c.competition == FlowCompetition::Sequence || !need_qk) {
+  if (c.competition == FlowKernelConfig::Competition::Sequence || !need_qk) {
     for_each_head<T>(c.B * c.H, NoncausalGrads<T>::size(c), [&](int64_t bh, T* ws) {
       const auto h = head_slice(c, st, q, k, v, bh);
       if (h.s_eff == 0) return zero_head(bh);
@@ -350,10 +350,10 @@ void noncausal_backward(const FlowAttentionConfig& c, const T* q, const T* k, co
 // =======================================================================================
 
 template <class T>
-void flow_attention_forward(const FlowAttentionConfig& cfg, const T* q, const T* k, const T* v,
+void flow_attention_forward(const FlowKernelConfig& cfg, const T* q, const T* k, const T* v,
                             T* y, FlowAttentionSaved<T>* saved) {
   assert(!cfg.causal ||
-         (cfg.L == cfg.S && !cfg.key_padding_mask && cfg.competition == FlowCompetition::Sequence));
+         (cfg.L == cfg.S && !cfg.key_padding_mask && cfg.competition == FlowKernelConfig::Competition::Sequence));
   FlowAttentionSaved<T> scratch;  // inference still needs the statistics, per call
   FlowAttentionSaved<T>& st = saved ? *saved : scratch;
   const auto size = [](int64_t n) { return static_cast<size_t>(n); };
@@ -377,7 +377,7 @@ void flow_attention_forward(const FlowAttentionConfig& cfg, const T* q, const T*
 }
 
 template <class T>
-void flow_attention_backward(const FlowAttentionConfig& cfg, const T* q, const T* k, const T* v,
+void flow_attention_backward(const FlowKernelConfig& cfg, const T* q, const T* k, const T* v,
                              const T* grad_y, const FlowAttentionSaved<T>& saved, T* grad_q,
                              T* grad_k, T* grad_v) {
   if (cfg.causal)
@@ -386,16 +386,16 @@ void flow_attention_backward(const FlowAttentionConfig& cfg, const T* q, const T
     noncausal_backward(cfg, q, k, v, grad_y, saved, grad_q, grad_k, grad_v);
 }
 
-template void flow_attention_forward<float>(const FlowAttentionConfig&, const float*, const float*,
+template void flow_attention_forward<float>(const FlowKernelConfig&, const float*, const float*,
                                             const float*, float*, FlowAttentionSaved<float>*);
-template void flow_attention_forward<double>(const FlowAttentionConfig&, const double*,
+template void flow_attention_forward<double>(const FlowKernelConfig&, const double*,
                                              const double*, const double*, double*,
                                              FlowAttentionSaved<double>*);
-template void flow_attention_backward<float>(const FlowAttentionConfig&, const float*, const float*,
+template void flow_attention_backward<float>(const FlowKernelConfig&, const float*, const float*,
                                              const float*, const float*,
                                              const FlowAttentionSaved<float>&, float*, float*,
                                              float*);
-template void flow_attention_backward<double>(const FlowAttentionConfig&, const double*,
+template void flow_attention_backward<double>(const FlowKernelConfig&, const double*,
                                               const double*, const double*, const double*,
                                               const FlowAttentionSaved<double>&, double*, double*,
                                               double*);

@@ -44,32 +44,12 @@
 #include <vector>
 
 #include "core/allocator.h"
+#include "ops/flow_attention_kernel.h"
 
 namespace cfx::cpu::CFX_CPU_CAPABILITY {  // one copy per CPU capability (core/cpu_capability.h)
 
-enum class FlowFeatureMap {
-  Sigmoid,  // phi(x) = sigmoid(x): every PyTorch variant (default)
-  ReluEps,  // phi(x) = relu(x) + 1e-6: the LRA (JAX) variant
-};
-
-enum class FlowCompetition {
-  Sequence,  // softmax of O_hat over the S keys: every PyTorch variant (default)
-  Heads,     // softmax over the H heads of each key, times S: LRA quirk (0.5); non-causal only
-};
-
-struct FlowAttentionConfig {
-  // q: [B,H,L,D]  k: [B,H,S,D]  v: [B,H,S,M]  y: [B,H,L,M]
-  int64_t B = 1, H = 1, L = 0, S = 0, D = 0, M = 0;
-  bool causal = false;    // 0.3; requires L == S, Sequence competition and no mask
-  double eps = 1e-6;      // the epsilon added to both sides of every normaliser dot product
-  bool eps_after_dot = false;  // CV: + eps after each of the 4 normaliser dots (dot_offset)
-  bool has_clamp = true;  // false: O_hat unbounded (TimeSeries, LRA)
-  double clamp = 1.0;     // c in clamp(O_hat, -c, c): 1 core/CV/TorchModule, 5 NLP, 10 RL
-  FlowFeatureMap feature_map = FlowFeatureMap::Sigmoid;
-  FlowCompetition competition = FlowCompetition::Sequence;
-  const uint8_t* key_padding_mask = nullptr;  // [B,S], 1 = padded key (excluded); non-causal only
-  double dot_offset() const { return eps_after_dot ? eps : 0.0; }  // added to each normaliser dot
-};
+// The settings and sizes every kernel reads: FlowKernelConfig (ops/flow_attention_kernel.h),
+// the same struct the CUDA kernels read, key_padding_mask included ([B,S] bytes on the CPU).
 
 // What the forward keeps for the backward (STYLE practice 2): O(L+S) numbers and one D x M
 // matrix per (b,h), never an L x S or L x D x M array. phi(q), phi(k) are recomputed in the
@@ -94,14 +74,14 @@ struct FlowAttentionSaved {
 
 // y: [B,H,L,M] is overwritten. saved may be null (inference: nothing is kept).
 template <class T>
-void flow_attention_forward(const FlowAttentionConfig& cfg, const T* q, const T* k, const T* v,
+void flow_attention_forward(const FlowKernelConfig& cfg, const T* q, const T* k, const T* v,
                             T* y, FlowAttentionSaved<T>* saved);
 
 // grad_y: [B,H,L,M]; saved: from the forward on the same q, k, v and cfg.
 // grad_q: [B,H,L,D], grad_k: [B,H,S,D], grad_v: [B,H,S,M] are overwritten (not accumulated);
 // each may be null when that gradient is not needed (less work is done).
 template <class T>
-void flow_attention_backward(const FlowAttentionConfig& cfg, const T* q, const T* k, const T* v,
+void flow_attention_backward(const FlowKernelConfig& cfg, const T* q, const T* k, const T* v,
                              const T* grad_y, const FlowAttentionSaved<T>& saved, T* grad_q,
                              T* grad_k, T* grad_v);
 
@@ -115,7 +95,7 @@ struct FlowStepSums {
   T* kv;                                             // [BH,D,M]
 };
 template <class T>
-void flow_attention_step(const FlowAttentionConfig& cfg, int64_t position, const T* q, const T* k, const T* v, T* y,
+void flow_attention_step(const FlowKernelConfig& cfg, int64_t position, const T* q, const T* k, const T* v, T* y,
                          const FlowStepSums<T>& sums);
 
 }  // namespace cfx::cpu::CFX_CPU_CAPABILITY

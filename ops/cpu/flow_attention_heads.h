@@ -85,7 +85,7 @@ struct HeadSlice {
 };
 
 template <class T, class Saved>
-auto head_slice(const FlowAttentionConfig& c, Saved& st, const T* q, const T* k, const T* v,
+auto head_slice(const FlowKernelConfig& c, Saved& st, const T* q, const T* k, const T* v,
                 int64_t bh) {
   using Stat = std::remove_pointer_t<decltype(st.sink_incoming.data())>;
   const int64_t b = bh / c.H;
@@ -122,7 +122,7 @@ bool padded(const Head& h, int64_t j) {
 // phi of all of q and of the valid keys (padded rows are zeroed so that garbage there can
 // never reach KV through 0 * inf).
 template <class T, class Stat>
-void features(const FlowAttentionConfig& c, const HeadSlice<T, Stat>& h, T* qf /*[L,D]*/,
+void features(const FlowKernelConfig& c, const HeadSlice<T, Stat>& h, T* qf /*[L,D]*/,
               T* kf /*[S,D]*/) {
   feature_map(c.feature_map, h.q, qf, c.L * c.D);
   feature_map(c.feature_map, h.k, kf, c.S * c.D);
@@ -133,10 +133,10 @@ void features(const FlowAttentionConfig& c, const HeadSlice<T, Stat>& h, T* qf /
 
 // The causal half (ops/cpu/flow_attention_causal_cpu.cpp), called by the entry points.
 template <class T>
-void causal_forward(const FlowAttentionConfig& c, const T* q, const T* k, const T* v, T* y,
+void causal_forward(const FlowKernelConfig& c, const T* q, const T* k, const T* v, T* y,
                     FlowAttentionSaved<T>& st);
 template <class T>
-void causal_backward(const FlowAttentionConfig& c, const T* q, const T* k, const T* v, const T* gy,
+void causal_backward(const FlowKernelConfig& c, const T* q, const T* k, const T* v, const T* gy,
                      const FlowAttentionSaved<T>& st, T* grad_q, T* grad_k, T* grad_v);
 
 }  // namespace cfx::cpu::CFX_CPU_CAPABILITY::flow_heads

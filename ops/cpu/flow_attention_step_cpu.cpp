@@ -24,7 +24,7 @@ using namespace flow_rows;
 
 // One (b,h): q, k [L,D], v [L,M] -> y [L,M]; ws: [2D + M] scratch.
 template <class T>
-void step_head(const FlowAttentionConfig& c, int64_t position, const T* q, const T* k, const T* v, T* y, T* k_sum,
+void step_head(const FlowKernelConfig& c, int64_t position, const T* q, const T* k, const T* v, T* y, T* k_sum,
                T* q_sum, T* P, T* R, T& E, T* kv, T* ws) {
   const int64_t D = c.D, M = c.M;
   const T eps = T(c.eps), after = T(c.dot_offset());  // CV: each dot + eps, as causal_stats
@@ -56,7 +56,7 @@ void step_head(const FlowAttentionConfig& c, int64_t position, const T* q, const
 }  // namespace
 
 template <class T>
-void flow_attention_step(const FlowAttentionConfig& c, int64_t position, const T* q, const T* k, const T* v, T* y,
+void flow_attention_step(const FlowKernelConfig& c, int64_t position, const T* q, const T* k, const T* v, T* y,
                          const FlowStepSums<T>& s) {
   const int64_t D = c.D, M = c.M, L = c.L;
   // Heads per task: enough work (~64k multiply-adds) to pay for a hand-off to the pool.
@@ -70,9 +70,9 @@ void flow_attention_step(const FlowAttentionConfig& c, int64_t position, const T
   });
 }
 
-template void flow_attention_step<float>(const FlowAttentionConfig&, int64_t, const float*, const float*,
+template void flow_attention_step<float>(const FlowKernelConfig&, int64_t, const float*, const float*,
                                          const float*, float*, const FlowStepSums<float>&);
-template void flow_attention_step<double>(const FlowAttentionConfig&, int64_t, const double*, const double*,
+template void flow_attention_step<double>(const FlowKernelConfig&, int64_t, const double*, const double*,
                                           const double*, double*, const FlowStepSums<double>&);
 
 }  // namespace cfx::cpu::CFX_CPU_CAPABILITY

@@ -1,8 +1,8 @@
 // Registers the fused CPU Flow-Attention kernels (ops/cpu/flow_attention_cpu.cpp and
 // flow_attention_step_cpu.cpp, raw arrays) as the CPU entries of flow_attention_kernel,
 // flow_attention_backward_kernel and flow_attention_step_kernel:
-// translates Tensors and FlowAttentionOptions into the kernels' config and keeps their
-// saved state between forward and backward.
+// points the kernels' FlowKernelConfig (ops/flow_attention_kernel.h) at the tensors' data and
+// keeps their saved state between forward and backward.
 #include "ops/cpu/flow_attention_cpu.h"
 #include "ops/flow_attention.h"
 #include "ops/flow_attention_step.h"
@@ -17,24 +17,9 @@ struct CpuFlowState final : FlowAttentionState {
   Tensor key_padding_mask;  // kept alive: the config points into it
 };
 
-FlowAttentionConfig make_config(const Tensor& q, const Tensor& k, const Tensor& v, const FlowAttentionOptions& o,
-                                const Tensor& mask) {
-  FlowAttentionConfig c;
-  c.B = q.size(0);
-  c.H = q.size(1);
-  c.L = q.size(2);
-  c.S = k.size(2);
-  c.D = q.size(3);
-  c.M = v.size(3);
-  c.causal = o.causal;
-  c.eps = o.eps;
-  c.eps_after_dot = o.eps_after_dot;
-  c.has_clamp = o.clamp.has_value();
-  c.clamp = o.clamp.value_or(0.0);
-  c.feature_map = o.feature_map == FlowAttentionOptions::FeatureMap::Sigmoid ? FlowFeatureMap::Sigmoid
-                                                                             : FlowFeatureMap::ReluEps;
-  c.competition = o.competition == FlowAttentionOptions::Competition::Sequence ? FlowCompetition::Sequence
-                                                                               : FlowCompetition::Heads;
+FlowKernelConfig make_config(const Tensor& q, const Tensor& k, const Tensor& v, const FlowAttentionOptions& o,
+                             const Tensor& mask) {
+  FlowKernelConfig c = flow_kernel_config(q, k, v, o);
   c.key_padding_mask = mask.defined() ? static_cast<const uint8_t*>(mask.raw_data()) : nullptr;
   return c;
 }
@@ -42,7 +27,7 @@ FlowAttentionConfig make_config(const Tensor& q, const Tensor& k, const Tensor& 
 void forward_cpu(const Tensor& q, const Tensor& k, const Tensor& v, const FlowAttentionOptions& opts, Tensor& y,
                  std::shared_ptr<FlowAttentionState>* state) {
   const Tensor mask = opts.key_padding_mask.defined() ? opts.key_padding_mask.contiguous() : Tensor();
-  const FlowAttentionConfig cfg = make_config(q, k, v, opts, mask);
+  const FlowKernelConfig cfg = make_config(q, k, v, opts, mask);
   visit_floating(q.dtype(), "flow_attention", [&]<class T>() {
     std::shared_ptr<CpuFlowState<T>> s;
     if (state) {
@@ -60,7 +45,7 @@ void backward_cpu(const Tensor& q, const Tensor& k, const Tensor& v, const FlowA
                   Tensor& grad_v) {
   visit_floating(q.dtype(), "flow_attention backward", [&]<class T>() {
     const auto& s = dynamic_cast<const CpuFlowState<T>&>(state);
-    const FlowAttentionConfig cfg = make_config(q, k, v, opts, s.key_padding_mask);
+    const FlowKernelConfig cfg = make_config(q, k, v, opts, s.key_padding_mask);
     auto ptr = [](Tensor& t) { return t.defined() ? t.data_ptr<T>() : nullptr; };
     flow_attention_backward<T>(cfg, q.data_ptr<T>(), k.data_ptr<T>(), v.data_ptr<T>(), grad_y.data_ptr<T>(), s.saved,
                                ptr(grad_q), ptr(grad_k), ptr(grad_v));
@@ -70,7 +55,7 @@ void backward_cpu(const Tensor& q, const Tensor& k, const Tensor& v, const FlowA
 // The recurrent step: q, k, v hold the L new tokens (S == L, causal; checked by the op).
 void step_cpu(const Tensor& q, const Tensor& k, const Tensor& v, const FlowAttentionOptions& opts,
               FlowAttentionStepState& state, Tensor& y) {
-  const FlowAttentionConfig cfg = make_config(q, k, v, opts, Tensor());
+  const FlowKernelConfig cfg = make_config(q, k, v, opts, Tensor());
   visit_floating(q.dtype(), "flow_attention_step", [&]<class T>() {
     const FlowStepSums<T> sums{state.key_sum.data_ptr<T>(), state.query_sum.data_ptr<T>(),
                                state.source_flow.data_ptr<T>(), state.sink_flow.data_ptr<T>(),

@@ -16,7 +16,7 @@
 #include <cstdint>
 #include <type_traits>
 
-#include "ops/cpu/flow_attention_cpu.h"  // FlowFeatureMap, FlowAttentionConfig
+#include "ops/cpu/flow_attention_cpu.h"  // FlowKernelConfig
 
 namespace cfx::cpu::CFX_CPU_CAPABILITY::flow_rows {
 
@@ -53,7 +53,7 @@ inline T dot(const T* __restrict x, const T* __restrict y, int64_t n) {
 }
 
 // (x+eps).(y+eps) + after: every normaliser of 0.2/0.3 adds eps to each component of both
-// sides; the CV variant adds after = eps to the dot as well (FlowAttentionConfig::dot_offset).
+// sides; the CV variant adds after = eps to the dot as well (FlowKernelConfig::dot_offset).
 template <class T>
 inline T dot_eps(const T* __restrict x, const T* __restrict y, int64_t n, T eps, T after) {
   T acc[kLanes<T>] = {};
@@ -122,8 +122,8 @@ inline float sigmoid(float x) {
 inline double sigmoid(double x) { return 1.0 / (1.0 + std::exp(-x)); }
 
 template <class T>
-inline void feature_map(FlowFeatureMap fm, const T* __restrict x, T* __restrict out, int64_t n) {
-  if (fm == FlowFeatureMap::Sigmoid) {
+inline void feature_map(FlowKernelConfig::FeatureMap fm, const T* __restrict x, T* __restrict out, int64_t n) {
+  if (fm == FlowKernelConfig::FeatureMap::Sigmoid) {
     for_lanes<T>(n, [=](int64_t d) { out[d] = sigmoid(x[d]); });
   } else {  // relu(x) + 1e-6; the sign mask zeroes negatives (and -0)
     constexpr int kSignShift = 8 * sizeof(T) - 1;
@@ -136,9 +136,9 @@ inline void feature_map(FlowFeatureMap fm, const T* __restrict x, T* __restrict 
 
 // out = g * phi'(x), given fx = phi(x). relu'(0) = 0 (jax convention, 0.7.6).
 template <class T>
-inline void feature_map_grad(FlowFeatureMap fm, const T* __restrict x, const T* __restrict fx,
+inline void feature_map_grad(FlowKernelConfig::FeatureMap fm, const T* __restrict x, const T* __restrict fx,
                              const T* __restrict g, T* __restrict out, int64_t n) {
-  if (fm == FlowFeatureMap::Sigmoid) {
+  if (fm == FlowKernelConfig::FeatureMap::Sigmoid) {
     for_lanes<T>(n, [=](int64_t d) { out[d] = g[d] * fx[d] * (T(1) - fx[d]); });
   } else {
     // As integers, x > +0 exactly when its bit pattern is positive. The select is written as
@@ -157,11 +157,11 @@ inline void feature_map_grad(FlowFeatureMap fm, const T* __restrict x, const T* 
 // The conserved source's clamp (0.3), and where its gradient passes: at the inclusive bounds,
 // as torch.clamp's (0.7.2).
 template <class T>
-T clamp_source(const FlowAttentionConfig& c, T o_hat) {
+T clamp_source(const FlowKernelConfig& c, T o_hat) {
   return c.has_clamp ? std::clamp(o_hat, T(-c.clamp), T(c.clamp)) : o_hat;
 }
 template <class T>
-bool clamp_passes(const FlowAttentionConfig& c, T o_hat) {
+bool clamp_passes(const FlowKernelConfig& c, T o_hat) {
   return !c.has_clamp || (o_hat >= T(-c.clamp) && o_hat <= T(c.clamp));
 }
 
