@@ -16,12 +16,20 @@
 #pragma once
 
 #include <utility>
+#include <vector>
 
 #include "core/cpu_capability.h"
 #include "core/device.h"
 #include "core/error.h"
 
 namespace cfx {
+
+namespace detail {
+// For tests (tests/op_table.h): while non-null, every kernel called on this thread appends its
+// name here, so a test can see which kernels an op's forward and backward reach. Off, the cost
+// of a call is this one thread-local read. Defined in core/kernels.cpp.
+extern thread_local constinit std::vector<const char*>* kernel_call_log;
+}  // namespace detail
 
 template <class Signature>
 class Kernel;
@@ -48,6 +56,7 @@ class Kernel<R(Args...)> {
   template <class... CallArgs>
   R operator()(Device device, CallArgs&&... args) const {
     Fn fn = find(device);
+    if (detail::kernel_call_log) [[unlikely]] detail::kernel_call_log->push_back(name_);
     CFX_CHECK(fn, name_, ": no kernel for device ", device,
               " (the backend is not compiled in, or this op is CPU-only)");
     return fn(std::forward<CallArgs>(args)...);

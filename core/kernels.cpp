@@ -3,6 +3,8 @@
 
 namespace cfx {
 
+thread_local constinit std::vector<const char*>* detail::kernel_call_log = nullptr;
+
 CFX_DEFINE_KERNEL(fill_kernel, void(Tensor&, double));
 CFX_DEFINE_KERNEL(copy_kernel, void(Tensor&, const Tensor&));
 CFX_DEFINE_KERNEL(arange_kernel, void(Tensor&, double, double));
