@@ -35,6 +35,20 @@ void check_inputs(const char* who, const Tensor& q, const Tensor& k, const Tenso
   CFX_CHECK(v.shape() == k.shape(), who, ": values must have the keys' shape ", k.shape(), ", got ", v.shape());
 }
 
+// The projections and the dropout both modules have, under the official names, registered
+// (and drawn from gen) in this order: query, key, value [d_input -> d_model], out
+// [d_model -> d_output], dropout. The widths are resolved already.
+template <class Attention>
+void register_projections(Attention& m, Generator* gen) {
+  const auto& c = m.config;
+  const int64_t di = c.d_input, dm = c.d_model, dout = c.d_output;
+  m.query_projection = m.register_module("query_projection", std::make_shared<Linear>(di, dm, c.bias, gen));
+  m.key_projection = m.register_module("key_projection", std::make_shared<Linear>(di, dm, c.bias, gen));
+  m.value_projection = m.register_module("value_projection", std::make_shared<Linear>(di, dm, c.bias, gen));
+  m.out_projection = m.register_module("out_projection", std::make_shared<Linear>(dm, dout, c.bias, gen));
+  m.dropout = m.register_module("dropout", std::make_shared<Dropout>(c.dropout));
+}
+
 }  // namespace
 
 // ---- FlowAttention ------------------------------------------------------------------------------
@@ -43,12 +57,7 @@ FlowAttention::FlowAttention(const FlowAttentionConfig& cfg, Generator* gen) : M
   resolve_widths("FlowAttention", config.d_input, config.d_model, config.d_output, config.n_heads);
   CFX_CHECK(!config.options.key_padding_mask.defined(),
             "FlowAttention: pass the key padding mask to forward(), not in the config options");
-  const int64_t di = config.d_input, dm = config.d_model, dout = config.d_output;
-  query_projection = register_module("query_projection", std::make_shared<Linear>(di, dm, config.bias, gen));
-  key_projection = register_module("key_projection", std::make_shared<Linear>(di, dm, config.bias, gen));
-  value_projection = register_module("value_projection", std::make_shared<Linear>(di, dm, config.bias, gen));
-  out_projection = register_module("out_projection", std::make_shared<Linear>(dm, dout, config.bias, gen));
-  dropout = register_module("dropout", std::make_shared<Dropout>(config.dropout));
+  register_projections(*this, gen);
 }
 
 Tensor FlowAttention::forward(const Tensor& x, const Tensor& key_padding_mask) const {
@@ -89,12 +98,7 @@ FlowAttentionStepState FlowAttention::initial_state(int64_t batch) const {
 SoftmaxAttention::SoftmaxAttention(const SoftmaxAttentionConfig& cfg, Generator* gen)
     : Module("SoftmaxAttention"), config(cfg) {
   resolve_widths("SoftmaxAttention", config.d_input, config.d_model, config.d_output, config.n_heads);
-  const int64_t di = config.d_input, dm = config.d_model, dout = config.d_output;
-  query_projection = register_module("query_projection", std::make_shared<Linear>(di, dm, config.bias, gen));
-  key_projection = register_module("key_projection", std::make_shared<Linear>(di, dm, config.bias, gen));
-  value_projection = register_module("value_projection", std::make_shared<Linear>(di, dm, config.bias, gen));
-  out_projection = register_module("out_projection", std::make_shared<Linear>(dm, dout, config.bias, gen));
-  dropout = register_module("dropout", std::make_shared<Dropout>(config.dropout));
+  register_projections(*this, gen);
 }
 
 Tensor SoftmaxAttention::forward(const Tensor& x, const Tensor& key_padding_mask) const {
