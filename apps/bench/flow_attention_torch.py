@@ -45,6 +45,21 @@ def flow_attention(q, k, v, clamp=1.0):
     return (q @ kv) * sink_incoming[:, :, :, None] * sink_allocation[:, :, :, None]
 
 
+def flow_attention_lra(q, k, v):
+    """Flowformer_LRA's flow_attention.py (JAX) on [B, H, L, D]: phi = relu + 1e-6, eps added
+    again in every normaliser, no clamp, and the competition softmax over the heads axis
+    (BENCHMARKS.md 0.5: the JAX tensors are [n, s, h] there, so softmax(axis=-1) is over h)."""
+    q, k = torch.relu(q) + 1e-6, torch.relu(k) + 1e-6
+    sink_incoming = 1.0 / torch.einsum("nhld,nhd->nhl", q + EPS, k.sum(dim=2) + EPS)
+    source_outgoing = 1.0 / torch.einsum("nhld,nhd->nhl", k + EPS, q.sum(dim=2) + EPS)
+    conserved_sink = torch.einsum("nhld,nhd->nhl", q + EPS, (k * source_outgoing[:, :, :, None]).sum(dim=2) + EPS)
+    conserved_source = torch.einsum("nhld,nhd->nhl", k + EPS, (q * sink_incoming[:, :, :, None]).sum(dim=2) + EPS)
+    sink_allocation = torch.sigmoid(conserved_sink * (float(q.shape[2]) / float(k.shape[2])))
+    source_competition = torch.softmax(conserved_source, dim=1) * float(k.shape[2])
+    kv = k.transpose(-2, -1) @ (v * source_competition[:, :, :, None])
+    return (q @ kv) * sink_incoming[:, :, :, None] * sink_allocation[:, :, :, None]
+
+
 def flow_attention_cv(q, k, v, clamp=1.0):
     """Official Flowformer_CV Flow_Attention (flowformer.py at f15165d): the core equations with
     +EPS after each of the four normaliser dot products."""

@@ -1,7 +1,8 @@
 // The fused Flow-Attention kernels against frozen outputs and gradients of the official
 // PyTorch equations (tests/ops/reference/flow_attention_official.h5, written by
 // make_flow_reference.py beside it): normal (S = L and S != L), no clamp, causal clamp 5 and
-// 10, float64, under every CPU capability (the ops suite runs once per path). The composite
+// 10, vision (+eps after each dot), LRA (relu map, competition over heads; the JAX code
+// transcribed to PyTorch), float64, under every CPU capability (the ops suite runs once per path). The composite
 // oracle (flow_attention_reference.h) checks the same equations written with our own ops;
 // this file checks them against numbers PyTorch produced.
 #include <doctest/doctest.h>
@@ -22,7 +23,8 @@ TEST_CASE("flow_attention == the official PyTorch code's frozen outputs and grad
   const std::map<std::string, FlowAttentionOptions> cases = {
       {"core", FlowAttentionOptions::core()}, {"core_cross", FlowAttentionOptions::core()},
       {"time_series", FlowAttentionOptions::time_series()}, {"nlp", FlowAttentionOptions::nlp()},
-      {"rl", FlowAttentionOptions::rl()}, {"vision", FlowAttentionOptions::vision()}};
+      {"rl", FlowAttentionOptions::rl()}, {"vision", FlowAttentionOptions::vision()},
+      {"lra", FlowAttentionOptions::lra()}};
   for (const auto& [name, opts] : cases) {
     CAPTURE(name);
     REQUIRE_MESSAGE(t.count(name + "/q"), "no case ", name, " in ", file.string());

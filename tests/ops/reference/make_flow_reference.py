@@ -2,7 +2,8 @@
 """Writes flow_attention_official.h5: outputs and gradients of the official PyTorch
 Flow-Attention equations (apps/bench/flow_attention_torch.py, which follows
 thuml/Flowformer's Flow_Attention.py and Flowformer_NLP/RL's causal code) for small shapes
-and the variants Conflux takes from the PyTorch code, in float64. tests/ops/test_flow_attention_frozen.cpp
+and the variants Conflux takes from the PyTorch code (plus Flowformer_LRA's JAX equations written in
+PyTorch: flow_attention_lra), in float64. tests/ops/test_flow_attention_frozen.cpp
 compares the fused kernels with it (llm.c's frozen-reference practice), beside the composite
 oracle of tests/ops/flow_attention_reference.h. Anyone with PyTorch and h5py can rerun it:
 
@@ -20,7 +21,7 @@ import h5py
 import torch
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "..", "apps", "bench"))
-from flow_attention_torch import flow_attention, flow_attention_causal, flow_attention_cv  # noqa: E402
+from flow_attention_torch import flow_attention, flow_attention_causal, flow_attention_cv, flow_attention_lra  # noqa: E402
 
 # (name, preset, causal, clamp, B, H, L, S, D, M, input scale)
 CASES = [
@@ -30,6 +31,9 @@ CASES = [
     ("nlp", "nlp", True, 5.0, 2, 2, 9, 9, 4, 3, 3.0),
     ("rl", "rl", True, 10.0, 1, 4, 12, 12, 3, 5, 3.0),
     ("vision", "vision", False, 1.0, 2, 3, 8, 8, 4, 4, 2.0),  # Flowformer_CV: +eps after each normaliser dot
+    # Flowformer_LRA (JAX, transcribed): relu + 1e-6, no clamp, competition over heads. Appended
+    # last so the generator's stream, and with it every earlier case, stays the same.
+    ("lra", "lra", False, math.inf, 2, 3, 6, 6, 4, 3, 2.0),
 ]
 
 
@@ -46,6 +50,8 @@ def main():
                 y = flow_attention_causal(q, k, v, clamp=clamp)
             elif preset == "vision":
                 y = flow_attention_cv(q, k, v, clamp=clamp)
+            elif preset == "lra":
+                y = flow_attention_lra(q, k, v)
             else:
                 y = flow_attention(q, k, v, clamp=clamp)
             y.backward(grad_y)
