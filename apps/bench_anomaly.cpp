@@ -4,10 +4,13 @@
 //   small_ops: 200 elementwise ops on a [16] tensor, forward + backward (per-op overhead only)
 // Off, the cost must be one predictable branch per recorded op, i.e. lost in the noise; on,
 // every recorded output and every gradient is scanned and each node keeps a backtrace.
-// A benchmark program, not a test: it asserts nothing. Options: --quick (shorter timing).
+// A benchmark program, not a test: it asserts nothing. Options: --quick (shorter timing);
+// --steps N: only N small_ops steps with anomaly mode off, untimed, for counting instructions
+// (valgrind --tool=callgrind, two values of N: the difference / the extra steps is one step's).
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <memory>
 #include <unordered_set>
@@ -87,7 +90,21 @@ void print_case(const char* name, int64_t nodes, std::pair<double, double> ms) {
 
 }  // namespace
 
+// Two recorded ops per iteration, so a backward walks kOps + 1 nodes (with the sum).
+constexpr int kOps = 200;
+Tensor small_ops_loss(const Tensor& leaf) {
+  Tensor y = leaf;
+  for (int i = 0; i < kOps / 2; ++i) y = tanh(y * 1.01);
+  return y.sum();
+}
+
 int main(int argc, char** argv) {
+  if (argc > 2 && std::strcmp(argv[1], "--steps") == 0) {
+    manual_seed(0);
+    const Tensor leaf = randn({16}).requires_grad_();
+    for (int s = std::atoi(argv[2]); s > 0; --s) small_ops_loss(leaf).backward();
+    return 0;
+  }
   const bool quick = argc > 1 && std::strcmp(argv[1], "--quick") == 0;
   const double budget_s = quick ? 0.3 : 3.0;
   std::printf("{\"config\":{\"cpu\":\"%s\",\"cpu_capability\":\"%s\",\"threads\":%d,\"build_type\":\"%s\","
@@ -106,13 +123,8 @@ int main(int argc, char** argv) {
   };
   print_case("mlp", count_nodes(mlp_loss()), off_on_ms([&] { mlp_loss().backward(); }, budget_s));
 
-  constexpr int kOps = 200;
   const Tensor leaf = randn({16}).requires_grad_();
-  auto small_loss = [&] {
-    Tensor y = leaf;
-    for (int i = 0; i < kOps / 2; ++i) y = tanh(y * 1.01);  // two recorded ops per iteration
-    return y.sum();
-  };
-  print_case("small_ops", count_nodes(small_loss()), off_on_ms([&] { small_loss().backward(); }, budget_s));
+  print_case("small_ops", count_nodes(small_ops_loss(leaf)),
+             off_on_ms([&] { small_ops_loss(leaf).backward(); }, budget_s));
   return 0;
 }

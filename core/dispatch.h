@@ -19,6 +19,7 @@
 #include <vector>
 
 #include "core/cpu_capability.h"
+#include "core/detail/static_tls.h"
 #include "core/device.h"
 #include "core/error.h"
 
@@ -28,7 +29,7 @@ namespace detail {
 // For tests (tests/op_table.h): while non-null, every kernel called on this thread appends its
 // name here, so a test can see which kernels an op's forward and backward reach. Off, the cost
 // of a call is this one thread-local read. Defined in core/kernels.cpp.
-extern thread_local constinit std::vector<const char*>* kernel_call_log;
+CFX_STATIC_TLS extern thread_local constinit std::vector<const char*>* kernel_call_log;
 }  // namespace detail
 
 template <class Signature>

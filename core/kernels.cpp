@@ -1,9 +1,11 @@
 // The kernel tables declared in core/kernels.h (backends fill them in).
 #include "core/kernels.h"
 
+#include "core/detail/static_tls.h"
+
 namespace cfx {
 
-thread_local constinit std::vector<const char*>* detail::kernel_call_log = nullptr;
+CFX_STATIC_TLS thread_local constinit std::vector<const char*>* detail::kernel_call_log = nullptr;
 
 CFX_DEFINE_KERNEL(fill_kernel, void(Tensor&, double));
 CFX_DEFINE_KERNEL(copy_kernel, void(Tensor&, const Tensor&));

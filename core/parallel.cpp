@@ -8,10 +8,12 @@
 #include <thread>
 #include <vector>
 
+#include "core/detail/static_tls.h"
+
 namespace cfx {
 namespace {
 
-thread_local bool in_parallel_region = false;
+CFX_STATIC_TLS thread_local bool in_parallel_region = false;
 
 int default_num_threads() {
   if (const char* env = std::getenv("CONFLUX_NUM_THREADS")) {
