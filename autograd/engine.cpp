@@ -8,6 +8,7 @@
 #include "autograd/node.h"
 #include "core/detail/static_tls.h"
 #include "core/kernels.h"
+#include "core/profiler.h"
 
 namespace cfx {
 
@@ -183,8 +184,11 @@ void backward(const Tensor& root, const Tensor& grad_in, bool retain_graph) {
     Tensor g = std::move(grads_of[node.get()]);
     grads_of.erase(node.get());
     // No consumer produced a gradient (e.g. every path went through argmax): nothing flows.
-    std::vector<Tensor> input_grads =
-        g.defined() ? node->apply(g) : std::vector<Tensor>(node->next_edges().size());
+    std::vector<Tensor> input_grads;
+    {
+      const profiler::Range range(node->name().c_str(), profiler::RangeKind::backward);
+      input_grads = g.defined() ? node->apply(g) : std::vector<Tensor>(node->next_edges().size());
+    }
     if (anomaly) [[unlikely]]
       for (size_t i = 0; i < input_grads.size(); ++i)
         if (node->needs_input_grad()[i] && input_grads[i].defined())

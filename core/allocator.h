@@ -28,6 +28,7 @@ struct MemoryStats {
   int64_t allocated = 0;       // bytes held by live tensors now
   int64_t peak_allocated = 0;  // max of `allocated` since the last reset_peak_memory()
   int64_t cached = 0;          // bytes kept in free lists for reuse
+  int64_t allocated_total = 0; // bytes handed out since the start (only grows; the profiler's "bytes")
 };
 
 Allocator* cpu_allocator();

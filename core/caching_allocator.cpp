@@ -34,6 +34,7 @@ void* CachingAllocator::allocate(size_t bytes) {
               stats_.allocated, " bytes held by tensors; free tensors or reduce the batch");
   }
   stats_.allocated += static_cast<int64_t>(cls);
+  stats_.allocated_total += static_cast<int64_t>(cls);
   stats_.peak_allocated = std::max(stats_.peak_allocated, stats_.allocated);
   return ptr;
 }

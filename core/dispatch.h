@@ -22,6 +22,7 @@
 #include "core/detail/static_tls.h"
 #include "core/device.h"
 #include "core/error.h"
+#include "core/profiler.h"
 
 namespace cfx {
 
@@ -56,6 +57,7 @@ class Kernel<R(Args...)> {
 
   template <class... CallArgs>
   R operator()(Device device, CallArgs&&... args) const {
+    const profiler::Range range(name_, profiler::RangeKind::kernel);
     Fn fn = find(device);
     if (detail::kernel_call_log) [[unlikely]] detail::kernel_call_log->push_back(name_);
     CFX_CHECK(fn, name_, ": no kernel for device ", device,

@@ -11,6 +11,7 @@
 #include "ops/elementwise.h"
 #include "core/kernels.h"
 #include "ops/reduce.h"
+#include "core/profiler.h"
 
 namespace cfx::nn {
 
@@ -175,6 +176,7 @@ SGD::SGD(std::vector<ParamGroup> groups, const SGDOptions& opts)
 }
 
 void SGD::step() {
+  CFX_PROFILE_OP("SGD.step");
   NoGradGuard no_grad;
   const double mu = options.momentum, tau = options.dampening;
   for (size_t gi = 0; gi < groups_.size(); ++gi) {
@@ -225,6 +227,7 @@ Adam::Adam(std::vector<ParamGroup> groups, const AdamOptions& opts, bool decoupl
 }
 
 void Adam::step() {
+  CFX_PROFILE_OP("Adam.step");
   NoGradGuard no_grad;
   const double b1 = options.beta1, b2 = options.beta2, eps = options.eps;
   for (size_t gi = 0; gi < groups_.size(); ++gi) {
@@ -266,6 +269,7 @@ RAdam::RAdam(std::vector<ParamGroup> groups, const RAdamOptions& opts)
 }
 
 void RAdam::step() {
+  CFX_PROFILE_OP("RAdam.step");
   NoGradGuard no_grad;
   const double b1 = options.beta1, b2 = options.beta2, eps = options.eps;
   const double rho_inf = 2 / (1 - b2) - 1;

@@ -2,6 +2,7 @@
 #include "autograd/grad_mode.h"
 #include "autograd/node.h"
 #include "core/kernels.h"
+#include "core/profiler.h"
 
 namespace cfx {
 
@@ -9,6 +10,7 @@ using autograd::grads;
 using autograd::NeedsGrad;
 
 Tensor Tensor::clone() const {
+  CFX_PROFILE_OP("clone");
   Tensor out = detail::make_empty(shape(), dtype(), device());
   copy_kernel(device(), out, *this);
   autograd::record("clone", out, {*this}, [](const Tensor& g, const NeedsGrad&) { return grads{g}; });
@@ -18,6 +20,7 @@ Tensor Tensor::clone() const {
 Tensor Tensor::contiguous() const { return is_contiguous() ? *this : clone(); }
 
 Tensor Tensor::to(DType target) const {
+  CFX_PROFILE_OP("to");
   if (target == dtype()) return *this;
   Tensor out = detail::make_empty(shape(), target, device());
   copy_kernel(device(), out, *this);
@@ -29,6 +32,7 @@ Tensor Tensor::to(DType target) const {
 }
 
 Tensor Tensor::to(Device target) const {
+  CFX_PROFILE_OP("to_device");
   if (target == device()) return *this;
   Tensor src = contiguous();
   Tensor out = detail::make_empty(shape(), dtype(), target);
@@ -42,6 +46,7 @@ Tensor Tensor::to(Device target) const {
 }
 
 Tensor& Tensor::copy_(const Tensor& src) {
+  CFX_PROFILE_OP("copy_");
   CFX_CHECK(!(grad_mode_enabled() && requires_grad()), "copy_: in-place copy into a tensor that requires grad; "
             "wrap it in NoGradGuard (e.g. for parameter updates)");
   CFX_CHECK(broadcast_shapes(shape(), src.shape(), "copy_") == shape(), "copy_: source of shape ", src.shape(),

@@ -7,6 +7,7 @@
 #include "ops/creation.h"
 #include "core/kernels.h"
 #include "ops/reduce.h"
+#include "core/profiler.h"
 
 namespace cfx {
 
@@ -43,6 +44,7 @@ Tensor unary_forward(UnaryOp op, const char* name, const Tensor& x) {
 
 // y = op(x), gradient g * op'(x) computed by one fused kernel from x and y.
 Tensor unary_with_grad(UnaryOp op, const char* name, const Tensor& x) {
+  CFX_PROFILE_OP(name);
   Tensor out = unary_forward(op, name, x);
   autograd::record(name, out, {x}, [op, x = x.detach(), y = out.detach()](const Tensor& g, const NeedsGrad&) {
     Tensor gx = detail::make_empty(x.shape(), x.dtype(), x.device());
@@ -57,6 +59,7 @@ Tensor scalar_like(double v, const Tensor& t) { return scalar_tensor(v, {t.dtype
 }  // namespace
 
 Tensor add(const Tensor& a, const Tensor& b) {
+  CFX_PROFILE_OP("add");
   Tensor out = binary_math(BinaryOp::Add, "add", a, b);
   autograd::record("add", out, {a, b}, [sa = a.shape(), sb = b.shape()](const Tensor& g, const NeedsGrad& needs) {
     return grads{needs[0] ? sum_to(g, sa) : Tensor(), needs[1] ? sum_to(g, sb) : Tensor()};
@@ -65,6 +68,7 @@ Tensor add(const Tensor& a, const Tensor& b) {
 }
 
 Tensor sub(const Tensor& a, const Tensor& b) {
+  CFX_PROFILE_OP("sub");
   Tensor out = binary_math(BinaryOp::Sub, "sub", a, b);
   autograd::record("sub", out, {a, b}, [sa = a.shape(), sb = b.shape()](const Tensor& g, const NeedsGrad& needs) {
     return grads{needs[0] ? sum_to(g, sa) : Tensor(), needs[1] ? sum_to(neg(g), sb) : Tensor()};
@@ -73,6 +77,7 @@ Tensor sub(const Tensor& a, const Tensor& b) {
 }
 
 Tensor mul(const Tensor& a, const Tensor& b) {
+  CFX_PROFILE_OP("mul");
   Tensor out = binary_math(BinaryOp::Mul, "mul", a, b);
   // d(ab)/da = b, d(ab)/db = a: keep each input only if the *other* one needs a gradient.
   const bool need_a = a.requires_grad(), need_b = b.requires_grad();
@@ -86,6 +91,7 @@ Tensor mul(const Tensor& a, const Tensor& b) {
 }
 
 Tensor div(const Tensor& a, const Tensor& b) {
+  CFX_PROFILE_OP("div");
   Tensor out = binary_math(BinaryOp::Div, "div", a, b);
   // d(a/b)/da = 1/b, d(a/b)/db = -a/b^2 = -out/b.
   autograd::record("div", out, {a, b},
@@ -99,12 +105,14 @@ Tensor div(const Tensor& a, const Tensor& b) {
 }
 
 Tensor neg(const Tensor& x) {
+  CFX_PROFILE_OP("neg");
   Tensor out = unary_forward(UnaryOp::Neg, "neg", x);
   autograd::record("neg", out, {x}, [](const Tensor& g, const NeedsGrad&) { return grads{neg(g)}; });
   return out;
 }
 
 Tensor pow(const Tensor& x, double exponent) {
+  CFX_PROFILE_OP("pow");
   Tensor out = binary_math(BinaryOp::Pow, "pow", x, scalar_like(exponent, x));
   autograd::record("pow", out, {x}, [exponent, x = x.detach()](const Tensor& g, const NeedsGrad&) {
     if (exponent == 0.0) return grads{zeros_like(x)};
@@ -117,6 +125,7 @@ Tensor pow(const Tensor& x, double exponent) {
 namespace {
 // max/min: the gradient goes to the selected input; at ties each gets half (torch).
 Tensor extremum(BinaryOp op, const char* name, const Tensor& a, const Tensor& b) {
+  CFX_PROFILE_OP(name);
   Tensor out = binary_math(op, name, a, b);
   autograd::record(name, out, {a, b},
                    [a = a.detach(), b = b.detach(), out = out.detach()](const Tensor& g, const NeedsGrad& needs) {
@@ -163,6 +172,7 @@ Tensor logical_and(const Tensor& a, const Tensor& b) {
 }
 
 Tensor where(const Tensor& cond, const Tensor& a, const Tensor& b) {
+  CFX_PROFILE_OP("where");
   CFX_CHECK(cond.dtype() == kBool, "where: condition must be a bool tensor, got ", cond.dtype());
   check_same_kind("where", a, b);
   CFX_CHECK(cond.device() == a.device(), "where: condition on ", cond.device(), ", values on ", a.device());
@@ -179,6 +189,7 @@ Tensor where(const Tensor& cond, const Tensor& a, const Tensor& b) {
 }
 
 Tensor masked_fill(const Tensor& x, const Tensor& mask, double value) {
+  CFX_PROFILE_OP("masked_fill");
   CFX_CHECK(mask.dtype() == kBool, "masked_fill: mask must be a bool tensor, got ", mask.dtype());
   CFX_CHECK(broadcast_shapes(x.shape(), mask.shape(), "masked_fill") == x.shape(), "masked_fill: mask of shape ",
             mask.shape(), " does not broadcast to the input's shape ", x.shape());
@@ -186,6 +197,7 @@ Tensor masked_fill(const Tensor& x, const Tensor& mask, double value) {
 }
 
 Tensor clamp(const Tensor& x, std::optional<double> lo, std::optional<double> hi) {
+  CFX_PROFILE_OP("clamp");
   CFX_CHECK(lo || hi, "clamp: at least one of min and max must be given");
   Tensor out = x;
   {

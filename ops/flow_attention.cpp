@@ -6,6 +6,7 @@
 #include "autograd/node.h"
 #include "ops/flow_attention_kernel.h"
 #include "core/kernels.h"
+#include "core/profiler.h"
 
 namespace cfx {
 
@@ -62,6 +63,7 @@ FlowKernelConfig flow_kernel_config(const Tensor& q, const Tensor& k, const Tens
 }
 
 Tensor flow_attention(const Tensor& q_in, const Tensor& k_in, const Tensor& v_in, const FlowAttentionOptions& opts) {
+  CFX_PROFILE_OP("flow_attention");
   check_inputs(q_in, k_in, v_in, opts);
   // The fused kernels read dense [B,H,*,*] blocks; head-split views ([B,L,H,D] transposed)
   // are copied once here, where a reader can see it.

@@ -17,6 +17,7 @@
 #include "ops/elementwise.h"
 #include "core/kernels.h"
 #include "ops/reduce.h"
+#include "core/profiler.h"
 
 namespace cfx {
 
@@ -129,6 +130,7 @@ Tensor matmul_forward(const Tensor& a_in, const Tensor& b_in, const Shape& batch
 }  // namespace
 
 Tensor matmul(const Tensor& a, const Tensor& b) {
+  CFX_PROFILE_OP("matmul");
   const Shape batch = check_matmul("matmul", a, b);
   Tensor out = matmul_forward(a.detach(), b.detach(), batch);
   // ga = g @ bᵀ needs only b and gb = aᵀ @ g only a: keep each input just when the *other*
@@ -164,6 +166,7 @@ Tensor matmul(const Tensor& a, const Tensor& b) {
 }
 
 Tensor bmm(const Tensor& a, const Tensor& b) {
+  CFX_PROFILE_OP("bmm");
   CFX_CHECK(a.dim() == 3 && b.dim() == 3, "bmm: expected 3-d tensors [B, M, K] and [B, K, N], got ", a.shape(),
             " and ", b.shape());
   CFX_CHECK(a.size(0) == b.size(0), "bmm: expected equal batch sizes, got ", a.shape(), " and ", b.shape());
@@ -181,6 +184,7 @@ Tensor bmm(const Tensor& a, const Tensor& b) {
 // y = x Wᵀ + bias. W.t() is a column-major view, so BLAS reads W in place as CblasTrans;
 // the gradients come from matmul's and add's backward (three small nodes, no copies).
 Tensor linear(const Tensor& x, const Tensor& weight, const Tensor& bias) {
+  CFX_PROFILE_OP("linear");
   CFX_CHECK(weight.dim() == 2, "linear: expected weight of shape [out_features, in_features], got ",
             weight.shape());
   CFX_CHECK(x.dim() >= 1 && x.size(-1) == weight.size(1), "linear: expected x.shape[-1] == weight.shape[1], got ",

@@ -13,6 +13,7 @@
 #include "ops/linalg.h"
 #include "ops/reduce.h"
 #include "ops/shape_ops.h"
+#include "core/profiler.h"
 
 namespace cfx {
 
@@ -45,6 +46,7 @@ Tensor chunk_logits(const Tensor& x2, const Tensor& weight, const Tensor& bias, 
 
 Tensor linear_cross_entropy(const Tensor& x, const Tensor& weight, const Tensor& bias, const Tensor& target,
                             const LinearCrossEntropyOptions& o) {
+  CFX_PROFILE_OP("linear_cross_entropy");
   const char* op = "linear_cross_entropy";
   CFX_CHECK(o.reduction == "mean" || o.reduction == "sum" || o.reduction == "none", op,
             ": reduction must be \"mean\", \"sum\" or \"none\", got \"", o.reduction, "\"");

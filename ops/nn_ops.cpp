@@ -17,6 +17,7 @@
 #include "ops/elementwise.h"
 #include "core/kernels.h"
 #include "ops/reduce.h"
+#include "core/profiler.h"
 
 namespace cfx {
 
@@ -46,6 +47,7 @@ void check_affine(const char* what, const Tensor& p, const Shape& normalized_sha
 
 Tensor layer_norm(const Tensor& x, const Shape& normalized_shape, const Tensor& weight, const Tensor& bias,
                   double eps) {
+  CFX_PROFILE_OP("layer_norm");
   CFX_CHECK(is_floating(x.dtype()), "layer_norm: expected a float32 or float64 input, got ", x.dtype());
   const int64_t k = static_cast<int64_t>(normalized_shape.size());
   CFX_CHECK(k >= 1, "layer_norm: normalized_shape must name at least one trailing dim, got []");
@@ -92,6 +94,7 @@ Tensor layer_norm(const Tensor& x, const Shape& normalized_shape, const Tensor& 
 // ---- embedding --------------------------------------------------------------------------------
 
 Tensor embedding(const Tensor& index, const Tensor& weight, std::optional<int64_t> padding_idx) {
+  CFX_PROFILE_OP("embedding");
   CFX_CHECK(index.dtype() == kInt64 || index.dtype() == kInt32, "embedding: expected int64 or int32 indices, got ",
             index.dtype());
   CFX_CHECK(weight.dim() == 2, "embedding: expected a 2-d weight [num_embeddings, embedding_dim], got shape ",
@@ -148,6 +151,7 @@ Tensor embedding(const Tensor& index, const Tensor& weight, std::optional<int64_
 // ---- dropout ----------------------------------------------------------------------------------
 
 Tensor dropout(const Tensor& x, double p, bool train, Generator* gen) {
+  CFX_PROFILE_OP("dropout");
   CFX_CHECK(p >= 0.0 && p <= 1.0, "dropout: probability p must be in [0, 1], got ", p);
   CFX_CHECK(is_floating(x.dtype()), "dropout: expected a float tensor, got ", x.dtype());
   if (!train || p == 0.0) return x;
@@ -172,6 +176,7 @@ Tensor dropout(const Tensor& x, double p, bool train, Generator* gen) {
 
 Tensor cross_entropy(const Tensor& logits, const Tensor& target, int64_t ignore_index, double label_smoothing,
                      const std::string& reduction) {
+  CFX_PROFILE_OP("cross_entropy");
   check_reduction("cross_entropy", reduction);
   CFX_CHECK(is_floating(logits.dtype()), "cross_entropy: expected float logits, got ", logits.dtype());
   CFX_CHECK(target.dtype() == kInt64, "cross_entropy: expected int64 class-index targets, got ", target.dtype());
@@ -243,6 +248,7 @@ Tensor cross_entropy(const Tensor& logits, const Tensor& target, int64_t ignore_
 // ---- soft_target_cross_entropy ------------------------------------------------------------------
 
 Tensor soft_target_cross_entropy(const Tensor& logits, const Tensor& target, const std::string& reduction) {
+  CFX_PROFILE_OP("soft_target_cross_entropy");
   check_reduction("soft_target_cross_entropy", reduction);
   CFX_CHECK(logits.dim() == 2 && logits.shape() == target.shape(), "soft_target_cross_entropy: expected logits and "
             "target of one shape [N, C], got ", logits.shape(), " and ", target.shape());
@@ -258,6 +264,7 @@ Tensor soft_target_cross_entropy(const Tensor& logits, const Tensor& target, con
 // ---- mse_loss ---------------------------------------------------------------------------------
 
 Tensor mse_loss(const Tensor& input, const Tensor& target, const std::string& reduction) {
+  CFX_PROFILE_OP("mse_loss");
   check_reduction("mse_loss", reduction);
   // torch broadcasts here with a warning that it is probably a bug; we refuse instead.
   CFX_CHECK(input.shape() == target.shape(), "mse_loss: expected target of the input's shape ", input.shape(),

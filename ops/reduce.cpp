@@ -9,6 +9,7 @@
 #include "ops/creation.h"
 #include "ops/elementwise.h"
 #include "core/kernels.h"
+#include "core/profiler.h"
 
 namespace cfx {
 
@@ -53,6 +54,7 @@ Tensor reduce_forward(ReduceOp op, const Tensor& x, const Shape& dims, bool keep
 }  // namespace
 
 Tensor sum(const Tensor& x, const Shape& dims_in, bool keepdim) {
+  CFX_PROFILE_OP("sum");
   const Shape dims = normalize_dims(dims_in, x.dim(), "sum");
   Tensor out = reduce_forward(ReduceOp::Sum, x, dims, keepdim);
   autograd::record("sum", out, {x}, [in = x.shape(), dims](const Tensor& g, const NeedsGrad&) {
@@ -63,6 +65,7 @@ Tensor sum(const Tensor& x, const Shape& dims_in, bool keepdim) {
 Tensor sum(const Tensor& x) { return sum(x, {}, false); }
 
 Tensor mean(const Tensor& x, const Shape& dims_in, bool keepdim) {
+  CFX_PROFILE_OP("mean");
   CFX_CHECK(is_floating(x.dtype()), "mean: expected a float tensor, got ", x.dtype());
   const Shape dims = normalize_dims(dims_in, x.dim(), "mean");
   int64_t count = 1;
@@ -74,6 +77,7 @@ Tensor mean(const Tensor& x) { return mean(x, {}, false); }
 namespace {
 // amax/amin: gradient shared evenly by all elements equal to the extremum (torch).
 Tensor extreme(ReduceOp op, const char* name, const Tensor& x, const Shape& dims_in, bool keepdim) {
+  CFX_PROFILE_OP(name);
   const Shape dims = normalize_dims(dims_in, x.dim(), name);
   Tensor out = reduce_forward(op, x, dims, keepdim);
   autograd::record(name, out, {x}, [x = x.detach(), out = out.detach(), dims](const Tensor& g, const NeedsGrad&) {
@@ -91,6 +95,7 @@ Tensor amin(const Tensor& x, const Shape& dims, bool keepdim) { return extreme(R
 Tensor max(const Tensor& x) { return amax(x, {}, false); }
 
 Tensor argmax(const Tensor& x, int64_t dim, bool keepdim) {
+  CFX_PROFILE_OP("argmax");
   dim = wrap_dim(dim, x.dim(), "argmax");
   CFX_CHECK(x.numel() > 0 && x.shape()[dim] > 0, "argmax: cannot reduce an empty dim (shape ", x.shape(), ")");
   Tensor out = detail::make_empty(keepdim_shape(x.shape(), {dim}), kInt64, x.device());

@@ -10,6 +10,7 @@
 #include "autograd/node.h"
 #include "ops/creation.h"
 #include "core/kernels.h"
+#include "core/profiler.h"
 
 namespace cfx {
 
@@ -17,6 +18,7 @@ using autograd::grads;
 using autograd::NeedsGrad;
 
 Tensor cat(const std::vector<Tensor>& tensors, int64_t dim) {
+  CFX_PROFILE_OP("cat");
   CFX_CHECK(!tensors.empty(), "cat: expected a non-empty list of tensors");
   const Tensor& first = tensors[0];
   CFX_CHECK(first.dim() >= 1, "cat: zero-dimensional tensor (at position 0) cannot be concatenated");
@@ -59,6 +61,7 @@ Tensor cat(const std::vector<Tensor>& tensors, int64_t dim) {
 }
 
 Tensor stack(const std::vector<Tensor>& tensors, int64_t dim) {
+  CFX_PROFILE_OP("stack");
   CFX_CHECK(!tensors.empty(), "stack: expected a non-empty list of tensors");
   for (size_t i = 1; i < tensors.size(); ++i)
     CFX_CHECK(tensors[i].shape() == tensors[0].shape(), "stack: expected each tensor to be equal size, but got ",
@@ -94,6 +97,7 @@ std::vector<Tensor> chunk(const Tensor& x, int64_t chunks, int64_t dim) {
 }
 
 Tensor index_select(const Tensor& x, int64_t dim, const Tensor& index) {
+  CFX_PROFILE_OP("index_select");
   CFX_CHECK(index.dtype() == kInt64 || index.dtype() == kInt32, "index_select: expected an int64 or int32 index, got ",
             index.dtype());
   CFX_CHECK(index.dim() <= 1, "index_select: expected a 1-d index, got shape ", index.shape());

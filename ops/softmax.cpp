@@ -5,6 +5,7 @@
 #include "autograd/node.h"
 #include "core/kernels.h"
 #include "ops/reduce.h"
+#include "core/profiler.h"
 
 namespace cfx {
 
@@ -19,6 +20,7 @@ Tensor as_at_least_1d(const Tensor& x) { return x.dim() == 0 ? x.reshape({1}) : 
 
 Tensor softmax_impl(const Tensor& x_in, int64_t dim, bool log) {
   const char* name = log ? "log_softmax" : "softmax";
+  CFX_PROFILE_OP(name);
   CFX_CHECK(is_floating(x_in.dtype()), name, ": expected a float32 or float64 tensor, got ", x_in.dtype());
   const Tensor x = as_at_least_1d(x_in);
   dim = wrap_dim(dim, x.dim(), name);
@@ -39,6 +41,7 @@ Tensor softmax(const Tensor& x, int64_t dim) { return softmax_impl(x, dim, /*log
 Tensor log_softmax(const Tensor& x, int64_t dim) { return softmax_impl(x, dim, /*log=*/true); }
 
 Tensor cumsum(const Tensor& x_in, int64_t dim) {
+  CFX_PROFILE_OP("cumsum");
   // Like torch, integer and bool inputs sum in int64 (an int32 running sum overflows
   // quickly); floats keep their dtype.
   Tensor x = as_at_least_1d(x_in);
