@@ -173,6 +173,10 @@ void bench_elementwise(int64_t numel) {
   print_elementwise("mul_broadcast", numel, 2 * n * f, median_ms([&] { Tensor o = mul(x, row); }));
   print_elementwise("exp", numel, 2 * n * f, median_ms([&] { Tensor o = exp(x); }));
   print_elementwise("gelu", numel, 2 * n * f, median_ms([&] { Tensor o = gelu(x); }));
+  print_elementwise("gelu_tanh", numel, 2 * n * f, median_ms([&] { Tensor o = gelu(x, "tanh"); }));
+  print_elementwise("tanh", numel, 2 * n * f, median_ms([&] { Tensor o = tanh(x); }));
+  // dropout's draws: uniform floats from the Philox stream (written only)
+  print_elementwise("rand", numel, n * f, median_ms([&] { Tensor o = rand({rows, cols}, {kFloat32}, &gen); }));
   // sum_rows: each row of x [rows, 1024] to one value; sum_cols: over dim 0 (a bias gradient).
   print_elementwise("sum_rows", numel, n * f, median_ms([&] { Tensor o = sum(x, {1}); }));
   print_elementwise("sum_cols", numel, n * f, median_ms([&] { Tensor o = sum(x, {0}); }));

@@ -17,6 +17,7 @@
 #include <type_traits>
 
 #include "ops/cpu/flow_attention_cpu.h"  // FlowKernelConfig
+#include "ops/cpu/vec_math.h"           // exp_neg_fast, sigmoid
 
 namespace cfx::cpu::CFX_CPU_CAPABILITY::flow_rows {
 
@@ -90,36 +91,9 @@ inline void scale(T alpha, T* __restrict x, int64_t n) {
 template <class T>
 using Bits = std::conditional_t<sizeof(T) == 4, int32_t, int64_t>;
 
-inline float exp_neg_fast(float a) {  // exp(-a) for a in [0, 87], ~1 ulp (Cephes expf)
-  const float shift = 12582912.0f;    // 1.5 * 2^23: adding it rounds to an integer
-  float t = a * -1.44269504088896341f + shift;
-  const int32_t n = std::bit_cast<int32_t>(t) - std::bit_cast<int32_t>(shift);
-  t -= shift;
-  float r = -a - t * 0.693359375f;
-  r = r - t * -2.12194440e-4f;
-  float p = 1.9875691500e-4f;
-  p = p * r + 1.3981999507e-3f;
-  p = p * r + 8.3334519073e-3f;
-  p = p * r + 4.1665795894e-2f;
-  p = p * r + 1.6666665459e-1f;
-  p = p * r + 5.0000001201e-1f;
-  p = p * r * r + r + 1.0f;
-  return p * std::bit_cast<float>((n + 127) << 23);
-}
-
-inline float sigmoid(float x) {
-  const int32_t bits = std::bit_cast<int32_t>(x);
-  const int32_t abs_bits = bits & 0x7fffffff;
-  const int32_t a = abs_bits < 0x42ae0000 ? abs_bits : 0x42ae0000;  // min(|x|, 87)
-  const float e = exp_neg_fast(std::bit_cast<float>(a));            // exp(-|x|) never overflows
-  const int32_t neg = bits >> 31;                                   // all ones when x < 0
-  const float num = std::bit_cast<float>((std::bit_cast<int32_t>(1.0f) & ~neg) |
-                                         (std::bit_cast<int32_t>(e) & neg));
-  const int32_t out = std::bit_cast<int32_t>(num / (1.0f + e));
-  const int32_t nan = -static_cast<int32_t>(abs_bits > 0x7f800000);  // all ones for NaN
-  return std::bit_cast<float>((bits & nan) | (out & ~nan));          // NaN stays NaN
-}
-inline double sigmoid(double x) { return 1.0 / (1.0 + std::exp(-x)); }
+// exp_neg_fast and sigmoid live in vec_math.h beside the pointwise kernels' tanh.
+using vec_math::exp_neg_fast;
+using vec_math::sigmoid;
 
 template <class T>
 inline void feature_map(FlowKernelConfig::FeatureMap fm, const T* __restrict x, T* __restrict out, int64_t n) {
