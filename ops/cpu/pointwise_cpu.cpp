@@ -203,18 +203,21 @@ void unary_backward_cpu(UnaryOp op, const Tensor& x, const Tensor& y, const Tens
              {sizeof(T), sizeof(T), sizeof(T), sizeof(T)}, [&](auto p, auto s, int64_t n) {
                T* o = as<T>(p[0]);
                const T *xv = as<T>(p[1]), *yv = as<T>(p[2]), *g = as<T>(p[3]);
-               // As in unary_cpu: one switch per run, the common ops with loop bodies that vectorise.
+               // As in unary_cpu: one switch per run. For the common ops the loop body is
+               // unary_derivative with a constant op, which folds to that op's formula and
+               // vectorises; the others keep the switch inside the loop.
                auto body = [&](auto f) {
                  if (s[0] == 1 && s[1] == 1 && s[2] == 1 && s[3] == 1)
                    for (int64_t i = 0; i < n; ++i) o[i] = g[i] * f(xv[i], yv[i]);
                  else
                    for (int64_t i = 0; i < n; ++i) o[i * s[0]] = g[i * s[3]] * f(xv[i * s[1]], yv[i * s[2]]);
                };
+               auto fixed = [&]<UnaryOp kOp>() { body([](T x, T y) { return unary_derivative(kOp, x, y); }); };
                switch (op) {
-                 case UnaryOp::Exp: body([](T, T y) { return y; }); break;
-                 case UnaryOp::Sigmoid: body([](T, T y) { return y * (T(1) - y); }); break;
-                 case UnaryOp::Tanh: body([](T, T y) { return T(1) - y * y; }); break;
-                 case UnaryOp::GeluTanh: body([](T x, T) { return gelu_tanh_derivative(x); }); break;
+                 case UnaryOp::Exp: fixed.template operator()<UnaryOp::Exp>(); break;
+                 case UnaryOp::Sigmoid: fixed.template operator()<UnaryOp::Sigmoid>(); break;
+                 case UnaryOp::Tanh: fixed.template operator()<UnaryOp::Tanh>(); break;
+                 case UnaryOp::GeluTanh: fixed.template operator()<UnaryOp::GeluTanh>(); break;
                  default: body([op](T x, T y) { return unary_derivative(op, x, y); });
                }
              });
