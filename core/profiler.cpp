@@ -78,9 +78,7 @@ void begin(const char* name, RangeKind kind) {
   open_ranges.push_back({name, kind, backward, Clock::now(), allocator_bytes()});
 }
 
-void end() {
-  // A range opened before enable() has no entry (Range's flag was read then): nothing to end.
-  if (open_ranges.empty()) return;
+void end() {  // called only by a Range whose begin() ran on this thread: the stack is not empty
   const Open r = open_ranges.back();
   open_ranges.pop_back();
   const int64_t ns = std::chrono::duration_cast<std::chrono::nanoseconds>(Clock::now() - r.start).count();
@@ -216,40 +214,32 @@ void write_chrome_trace(const std::filesystem::path& path) {
 
 namespace {
 
-// CONFLUX_PROFILE / CONFLUX_PROFILE_TRACE: on from the first op to exit, then the table.
-struct FromEnvironment {
-  std::string trace_path;
-  FromEnvironment() {
-    const char* on = std::getenv("CONFLUX_PROFILE");
-    const char* trace = std::getenv("CONFLUX_PROFILE_TRACE");
-    const bool wanted = (on && std::string(on) == "1") || (trace && *trace);
-    if (on && *on && std::string(on) != "1" && std::string(on) != "0")
-      std::fprintf(stderr, "conflux: CONFLUX_PROFILE=%s ignored (expected 1 or 0)\n", on);
-    if (!wanted) return;
-    if (trace) trace_path = trace;
-    enable(Options{.record_trace = !trace_path.empty()});
-    std::atexit([] {
-      disable();
-      std::fprintf(stderr, "\nconflux profile (CONFLUX_PROFILE):\n%s", table(key_averages()).c_str());
-      if (!from_environment().trace_path.empty()) {
-        try {
-          write_chrome_trace(from_environment().trace_path);
-          std::fprintf(stderr, "chrome trace: %s\n", from_environment().trace_path.c_str());
-        } catch (const std::exception& e) {
-          std::fprintf(stderr, "%s\n", e.what());
-        }
-      }
-    });
-  }
-  static FromEnvironment& from_environment();
-};
+// CONFLUX_PROFILE / CONFLUX_PROFILE_TRACE: on from library load to exit, then the table (and
+// the trace). The path outlives static destruction: the atexit handler reads it.
+const std::string* environment_trace_path = nullptr;
 
-FromEnvironment& FromEnvironment::from_environment() {
-  static FromEnvironment f;
-  return f;
-}
-
-[[maybe_unused]] const bool read_environment = (FromEnvironment::from_environment(), true);
+[[maybe_unused]] const bool profiling_from_environment = [] {
+  const char* on = std::getenv("CONFLUX_PROFILE");
+  const char* trace = std::getenv("CONFLUX_PROFILE_TRACE");
+  if (on && *on && std::string(on) != "1" && std::string(on) != "0")
+    std::fprintf(stderr, "conflux: CONFLUX_PROFILE=%s ignored (expected 1 or 0)\n", on);
+  const bool traced = trace && *trace;
+  if (!(on && std::string(on) == "1") && !traced) return false;
+  if (traced) environment_trace_path = new std::string(trace);
+  enable(Options{.record_trace = traced});
+  std::atexit([] {
+    disable();
+    std::fprintf(stderr, "\nconflux profile (CONFLUX_PROFILE):\n%s", table(key_averages()).c_str());
+    if (!environment_trace_path) return;
+    try {
+      write_chrome_trace(*environment_trace_path);
+      std::fprintf(stderr, "chrome trace: %s\n", environment_trace_path->c_str());
+    } catch (const std::exception& e) {
+      std::fprintf(stderr, "%s\n", e.what());
+    }
+  });
+  return true;
+}();
 
 }  // namespace
 
